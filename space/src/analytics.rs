@@ -134,8 +134,14 @@ mod tests {
     #[test]
     fn official_parameter_counts() {
         // Trainable parameters of the official Keras models at 1000 classes.
-        assert_eq!(preset("efficientnetv2-s").unwrap().param_count(), 21_458_488);
-        assert_eq!(preset("efficientnetv2-b0").unwrap().param_count(), 7_139_704);
+        assert_eq!(
+            preset("efficientnetv2-s").unwrap().param_count(),
+            21_458_488
+        );
+        assert_eq!(
+            preset("efficientnetv2-b0").unwrap().param_count(),
+            7_139_704
+        );
         assert_eq!(preset("efficientnet-b0").unwrap().param_count(), 5_288_548);
     }
 

@@ -81,8 +81,12 @@ impl<'de> Deserialize<'de> for StageSpec {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<StageSpec, E> {
                 crate::notation::parse_block(v).map_err(E::custom)
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<StageSpec, A::Error> {
-                let f = StageFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<StageSpec, A::Error> {
+                let f =
+                    StageFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
                 Ok(StageSpec {
                     kind: f.kind,
                     repeats: f.repeats,

@@ -30,13 +30,26 @@ pub enum Problem {
     /// SE ratios live in (0, 1].
     SeRatioOutOfRange(f64),
     /// A stage's input channels differ from the previous stage's output (or the stem).
-    ChannelMismatch { expected: usize, found: usize },
+    ChannelMismatch {
+        expected: usize,
+        found: usize,
+    },
     /// A count above the supported ceiling.
-    TooLarge { value: usize, max: usize },
+    TooLarge {
+        value: usize,
+        max: usize,
+    },
     /// A probability or rate outside its interval.
-    OutOfRange { value: f64, allowed: &'static str },
+    OutOfRange {
+        value: f64,
+        allowed: &'static str,
+    },
     /// The image would shrink to 1×1 before the network's last downsampling layer.
-    ImageTooSmall { size: usize, min: usize, total_stride: usize },
+    ImageTooSmall {
+        size: usize,
+        min: usize,
+        total_stride: usize,
+    },
     NoStages,
 }
 
@@ -55,7 +68,9 @@ impl fmt::Display for Problem {
                 f,
                 "{found} input channels, but the layer before outputs {expected}"
             ),
-            Problem::TooLarge { value, max } => write!(f, "{value} is above the supported maximum {max}"),
+            Problem::TooLarge { value, max } => {
+                write!(f, "{value} is above the supported maximum {max}")
+            }
             Problem::OutOfRange { value, allowed } => write!(f, "{value} is outside {allowed}"),
             Problem::ImageTooSmall {
                 size,
@@ -145,7 +160,9 @@ pub enum SpaceError {
     },
     #[error("choice vector has {found} entries; this space needs {expected}")]
     ChoiceLength { expected: usize, found: usize },
-    #[error("choice {position} (stages[{stage}].{field}) is {index}, but only {options} options exist")]
+    #[error(
+        "choice {position} (stages[{stage}].{field}) is {index}, but only {options} options exist"
+    )]
     ChoiceIndex {
         position: usize,
         stage: usize,

@@ -82,7 +82,14 @@ pub fn parse_block(block: &str) -> Result<StageSpec, NotationError> {
     for (slot, key) in KEYS.iter().enumerate() {
         values[slot] = fields[slot].ok_or_else(|| fail(NotationProblem::Missing(key)))?;
     }
-    let [repeats, kernel, stride, expand_ratio, in_channels, out_channels] = values;
+    let [
+        repeats,
+        kernel,
+        stride,
+        expand_ratio,
+        in_channels,
+        out_channels,
+    ] = values;
     Ok(StageSpec {
         kind: kind.unwrap_or(BlockKind::MbConv),
         repeats,
@@ -155,7 +162,10 @@ mod tests {
     fn reads_official_v2_strings() {
         let s = parse_block("r4_k3_s2_e4_i24_o48_c1").unwrap();
         assert_eq!(s.kind, BlockKind::FusedMbConv);
-        assert_eq!((s.repeats, s.kernel, s.stride, s.expand_ratio), (4, 3, 2, 4));
+        assert_eq!(
+            (s.repeats, s.kernel, s.stride, s.expand_ratio),
+            (4, 3, 2, 4)
+        );
         assert_eq!((s.in_channels, s.out_channels, s.se_ratio), (24, 48, None));
 
         let s = parse_block("r6_k3_s2_e4_i64_o128_se0.25").unwrap();
@@ -185,7 +195,10 @@ mod tests {
             ("r4_k3_s2_e4_i24_o48_senan", "unknown option"),
             ("r4_k3_s2_e4_i24_o48_se1e999", "not a finite number"),
             ("r4_k3_s2_e4_i24_o48_c2", "conv type"),
-            ("r99999999999999999999999_k3_s2_e4_i24_o48", "not a whole number"),
+            (
+                "r99999999999999999999999_k3_s2_e4_i24_o48",
+                "not a whole number",
+            ),
             ("r4_k3.5_s2_e4_i24_o48", "not a whole number"),
         ];
         for (input, expected) in cases {

@@ -46,7 +46,8 @@ impl BlockSpec {
             groups,
         };
         let se = |channels| {
-            self.se_channels.map(|squeeze| Layer::SqueezeExcite { channels, squeeze })
+            self.se_channels
+                .map(|squeeze| Layer::SqueezeExcite { channels, squeeze })
         };
         let mut layers = Vec::with_capacity(12);
         match (self.kind, self.expand_ratio) {
@@ -66,16 +67,28 @@ impl BlockSpec {
                 layers.extend(se(expanded));
                 layers.extend([
                     conv(expanded, self.out_channels, 1, 1, 1),
-                    Layer::BatchNorm { channels: self.out_channels },
+                    Layer::BatchNorm {
+                        channels: self.out_channels,
+                    },
                 ]);
             }
             (BlockKind::FusedMbConv, 1) => {
                 // As in the official code, SE (rarely used here) acts on the input.
                 layers.extend(se(self.in_channels));
                 layers.extend([
-                    conv(self.in_channels, self.out_channels, self.kernel, self.stride, 1),
-                    Layer::BatchNorm { channels: self.out_channels },
-                    Layer::Silu { channels: self.out_channels },
+                    conv(
+                        self.in_channels,
+                        self.out_channels,
+                        self.kernel,
+                        self.stride,
+                        1,
+                    ),
+                    Layer::BatchNorm {
+                        channels: self.out_channels,
+                    },
+                    Layer::Silu {
+                        channels: self.out_channels,
+                    },
                 ]);
             }
             (BlockKind::FusedMbConv, _) => {
@@ -87,12 +100,16 @@ impl BlockSpec {
                 layers.extend(se(expanded));
                 layers.extend([
                     conv(expanded, self.out_channels, 1, 1, 1),
-                    Layer::BatchNorm { channels: self.out_channels },
+                    Layer::BatchNorm {
+                        channels: self.out_channels,
+                    },
                 ]);
             }
         }
         if self.has_residual() {
-            layers.push(Layer::Residual { channels: self.out_channels });
+            layers.push(Layer::Residual {
+                channels: self.out_channels,
+            });
         }
         layers
     }
@@ -183,7 +200,13 @@ impl Layer {
                 ..
             } => {
                 let out = n(self.output_side(side));
-                product(&[out, out, n(out_channels), n(in_channels / groups), n(kernel * kernel)])
+                product(&[
+                    out,
+                    out,
+                    n(out_channels),
+                    n(in_channels / groups),
+                    n(kernel * kernel),
+                ])
             }
             // The two 1×1 convs run on the pooled 1×1 map.
             Layer::SqueezeExcite { channels, squeeze } => product(&[2, n(channels), n(squeeze)]),
@@ -233,7 +256,11 @@ impl ArchSpec {
             for r in 0..stage.repeats {
                 let first = r == 0;
                 let index = blocks.len();
-                let in_channels = if first { stage.in_channels } else { stage.out_channels };
+                let in_channels = if first {
+                    stage.in_channels
+                } else {
+                    stage.out_channels
+                };
                 blocks.push(BlockSpec {
                     index,
                     stage: stage_index,
@@ -275,7 +302,10 @@ impl ArchSpec {
 
     /// The head: 1×1 conv → BN → SiLU.
     pub fn head_layers(&self) -> Vec<Layer> {
-        let last = self.stages.last().map_or(self.stem_channels, |s| s.out_channels);
+        let last = self
+            .stages
+            .last()
+            .map_or(self.stem_channels, |s| s.out_channels);
         vec![
             Layer::Conv {
                 in_channels: last,

@@ -110,15 +110,16 @@ fn official(name: &str) -> Option<Official> {
         dropout,
         rounding: Rounding::V1,
     };
-    let v2 = |blocks: &'static [&'static str], width, depth, train_size, eval_size, dropout| Official {
-        blocks,
-        width,
-        depth,
-        train_size,
-        eval_size,
-        dropout,
-        rounding: Rounding::V2,
-    };
+    let v2 =
+        |blocks: &'static [&'static str], width, depth, train_size, eval_size, dropout| Official {
+            blocks,
+            width,
+            depth,
+            train_size,
+            eval_size,
+            dropout,
+            rounding: Rounding::V2,
+        };
     Some(match name {
         "efficientnet-b0" => v1(1.0, 1.0, 224, 0.2),
         "efficientnet-b1" => v1(1.0, 1.1, 240, 0.2),

@@ -17,7 +17,8 @@ pub enum Rounding {
 pub fn round_filters(filters: usize, width: f64, rule: Rounding) -> usize {
     let divisor = CHANNEL_DIVISOR as f64;
     let scaled = filters as f64 * width;
-    let mut rounded = CHANNEL_DIVISOR.max(((scaled + divisor / 2.0) / divisor).floor() as usize * CHANNEL_DIVISOR);
+    let mut rounded = CHANNEL_DIVISOR
+        .max(((scaled + divisor / 2.0) / divisor).floor() as usize * CHANNEL_DIVISOR);
     if rule == Rounding::V1 && (rounded as f64) < 0.9 * scaled {
         rounded += CHANNEL_DIVISOR;
     }

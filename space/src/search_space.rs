@@ -123,11 +123,13 @@ impl SearchSpace {
             });
         }
         for (stage, s) in self.stages.iter().enumerate() {
-            let fail = |field, problem: String| Err(SpaceError::Stage {
-                stage,
-                field,
-                problem,
-            });
+            let fail = |field, problem: String| {
+                Err(SpaceError::Stage {
+                    stage,
+                    field,
+                    problem,
+                })
+            };
             for (field, n) in STAGE_DIMENSIONS.iter().zip(s.options()) {
                 if n == 0 {
                     return fail(field, "needs at least one option".into());
@@ -140,28 +142,59 @@ impl SearchSpace {
                 );
             }
             if s.repeats[1] > MAX_REPEATS {
-                return fail("repeats", format!("max {} is above {MAX_REPEATS}", s.repeats[1]));
+                return fail(
+                    "repeats",
+                    format!("max {} is above {MAX_REPEATS}", s.repeats[1]),
+                );
             }
             if !SUPPORTED_STRIDES.contains(&s.stride) {
-                return fail("stride", format!("stride {} is not supported (use 1 or 2)", s.stride));
+                return fail(
+                    "stride",
+                    format!("stride {} is not supported (use 1 or 2)", s.stride),
+                );
             }
             if let Some(k) = s.kernels.iter().find(|k| !SUPPORTED_KERNELS.contains(k)) {
-                return fail("kernels", format!("kernel {k} is not supported (use 1, 3, 5 or 7)"));
+                return fail(
+                    "kernels",
+                    format!("kernel {k} is not supported (use 1, 3, 5 or 7)"),
+                );
             }
             if s.expand_ratios.contains(&0) {
-                return fail("expand_ratios", "expansion ratios must be at least 1".into());
+                return fail(
+                    "expand_ratios",
+                    "expansion ratios must be at least 1".into(),
+                );
             }
-            if let Some(r) = s.se_ratios.iter().flatten().find(|r| !(**r > 0.0 && **r <= 1.0)) {
-                return fail("se_ratios", format!("{r} is outside (0, 1]; use null for no SE"));
+            if let Some(r) = s
+                .se_ratios
+                .iter()
+                .flatten()
+                .find(|r| !(**r > 0.0 && **r <= 1.0))
+            {
+                return fail(
+                    "se_ratios",
+                    format!("{r} is outside (0, 1]; use null for no SE"),
+                );
             }
-            if let Some(w) = s.width_multipliers.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
+            if let Some(w) = s
+                .width_multipliers
+                .iter()
+                .find(|w| !(w.is_finite() && **w > 0.0))
+            {
                 return fail("width_multipliers", format!("{w} is not a positive number"));
             }
-            let widest = s.width_multipliers.iter().map(|&w| s.out_channels_for(w)).max();
+            let widest = s
+                .width_multipliers
+                .iter()
+                .map(|&w| s.out_channels_for(w))
+                .max();
             if s.out_channels == 0 || widest.unwrap_or(0) > MAX_CHANNELS {
                 return fail(
                     "out_channels",
-                    format!("{} must be in 1..={MAX_CHANNELS} after scaling", s.out_channels),
+                    format!(
+                        "{} must be in 1..={MAX_CHANNELS} after scaling",
+                        s.out_channels
+                    ),
                 );
             }
             if has_duplicates(&s.ops)
@@ -215,7 +248,12 @@ impl SearchSpace {
 
     /// A uniformly random point.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Choices {
-        Choices(self.options().iter().map(|&n| rng.random_range(0..n)).collect())
+        Choices(
+            self.options()
+                .iter()
+                .map(|&n| rng.random_range(0..n))
+                .collect(),
+        )
     }
 
     /// Dimensions whose value changes the decoded network: a stage with 0 repeats
@@ -226,7 +264,11 @@ impl SearchSpace {
         (0..self.dimensions())
             .filter(|&d| {
                 let stage = d / per;
-                let chosen = choices.0.get(stage_dim(stage, REPEATS_DIM)).copied().unwrap_or(0);
+                let chosen = choices
+                    .0
+                    .get(stage_dim(stage, REPEATS_DIM))
+                    .copied()
+                    .unwrap_or(0);
                 let removed = self.stages[stage].repeats[0] + chosen == 0;
                 options[d] > 1 && (!removed || d % per == REPEATS_DIM)
             })
@@ -308,7 +350,11 @@ impl SearchSpace {
             train_size: self.train_size,
             eval_size: self.eval_size,
         };
-        spec.name = format!("{}-{:016x}", self.name, fnv1a(spec.canonical_key().as_bytes()));
+        spec.name = format!(
+            "{}-{:016x}",
+            self.name,
+            fnv1a(spec.canonical_key().as_bytes())
+        );
         spec.validate()?;
         Ok(spec)
     }
@@ -326,9 +372,19 @@ impl SearchSpace {
             field: "spec",
             problem,
         };
-        if (spec.input_channels, spec.stem_channels, spec.stem_stride, spec.head_channels, spec.classes)
-            != (self.input_channels, self.stem_channels, self.stem_stride, self.head_channels, self.classes)
-        {
+        if (
+            spec.input_channels,
+            spec.stem_channels,
+            spec.stem_stride,
+            spec.head_channels,
+            spec.classes,
+        ) != (
+            self.input_channels,
+            self.stem_channels,
+            self.stem_stride,
+            self.head_channels,
+            self.classes,
+        ) {
             return Err(outside(
                 "stem, head, input channels or classes differ from the space's".into(),
             ));
@@ -375,7 +431,10 @@ impl SearchSpace {
 fn stage_choice(s: &StageChoices, stage: &StageSpec) -> Option<[usize; 6]> {
     let op = s.ops.iter().position(|&k| k == stage.kind);
     let kernel = s.kernels.iter().position(|&k| k == stage.kernel);
-    let expand = s.expand_ratios.iter().position(|&e| e == stage.expand_ratio);
+    let expand = s
+        .expand_ratios
+        .iter()
+        .position(|&e| e == stage.expand_ratio);
     let se = s.se_ratios.iter().position(|&r| r == stage.se_ratio);
     let repeats = (stage.repeats >= s.repeats[0].max(1) && stage.repeats <= s.repeats[1])
         .then(|| stage.repeats - s.repeats[0]);
@@ -394,7 +453,10 @@ fn stage_dim(stage: usize, dim: usize) -> usize {
 }
 
 fn has_duplicates<T: PartialEq>(items: &[T]) -> bool {
-    items.iter().enumerate().any(|(i, a)| items[..i].contains(a))
+    items
+        .iter()
+        .enumerate()
+        .any(|(i, a)| items[..i].contains(a))
 }
 
 /// 64-bit FNV-1a: a stable hash for short candidate names (std's hasher is not

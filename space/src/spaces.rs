@@ -39,7 +39,15 @@ fn around(r: usize) -> [usize; 2] {
 /// stage free in op, kernel, expansion, SE and depth; the last (stride-1) stage can
 /// be removed, as the search that found EfficientNetV2-S did.
 pub fn paper() -> SearchSpace {
-    let b0 = [(16, 1, 1), (24, 2, 2), (40, 2, 2), (80, 2, 3), (112, 1, 3), (192, 2, 4), (320, 1, 1)];
+    let b0 = [
+        (16, 1, 1),
+        (24, 2, 2),
+        (40, 2, 2),
+        (80, 2, 3),
+        (112, 1, 3),
+        (192, 2, 4),
+        (320, 1, 1),
+    ];
     let last = b0.len() - 1;
     SearchSpace {
         name: "paper".into(),
@@ -65,7 +73,14 @@ pub fn paper() -> SearchSpace {
 
 /// A space centred on EfficientNetV2-S's six stages and channels.
 pub fn around_v2s() -> SearchSpace {
-    let s = [(24, 1, 2), (48, 2, 4), (64, 2, 4), (128, 2, 6), (160, 1, 9), (256, 2, 15)];
+    let s = [
+        (24, 1, 2),
+        (48, 2, 4),
+        (64, 2, 4),
+        (128, 2, 6),
+        (160, 1, 9),
+        (256, 2, 15),
+    ];
     SearchSpace {
         name: "efficientnetv2-s".into(),
         input_channels: 3,

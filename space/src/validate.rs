@@ -64,11 +64,13 @@ impl ArchSpec {
             stage("repeats", count(s.repeats, MAX_REPEATS))?;
             stage(
                 "kernel",
-                (!SUPPORTED_KERNELS.contains(&s.kernel)).then_some(Problem::UnsupportedKernel(s.kernel)),
+                (!SUPPORTED_KERNELS.contains(&s.kernel))
+                    .then_some(Problem::UnsupportedKernel(s.kernel)),
             )?;
             stage(
                 "stride",
-                (!SUPPORTED_STRIDES.contains(&s.stride)).then_some(Problem::UnsupportedStride(s.stride)),
+                (!SUPPORTED_STRIDES.contains(&s.stride))
+                    .then_some(Problem::UnsupportedStride(s.stride)),
             )?;
             stage("expand_ratio", count(s.expand_ratio, MAX_EXPAND))?;
             stage("in_channels", count(s.in_channels, MAX_CHANNELS))?;
