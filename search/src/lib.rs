@@ -1,1 +1,8 @@
-//! placeholder
+//! The effnas search: turning user input into specs and spaces, and everything the
+//! `search` command line needs to report on them.
+
+pub mod failure;
+pub mod inputs;
+pub mod table;
+
+pub use failure::Failure;

@@ -1,0 +1,32 @@
+//! One module per subcommand.
+
+pub mod arch;
+pub mod scale;
+pub mod screen;
+pub mod space_cmd;
+
+use space::StageSpec;
+
+/// A stage the way the paper's tables name it: `Fused-MBConv4, k3x3`,
+/// `MBConv6, k3x3, SE0.25`.
+pub fn operator(stage: &StageSpec) -> String {
+    let mut op = format!(
+        "{}{}, k{}x{}",
+        stage.kind.paper_name(),
+        stage.expand_ratio,
+        stage.kernel,
+        stage.kernel
+    );
+    if let Some(r) = stage.se_ratio {
+        op.push_str(&format!(", SE{r}"));
+    }
+    op
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("command output always serialises")
+    );
+}

@@ -1,0 +1,53 @@
+//! `search`: the effnas command line. Without a subcommand it runs a search.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+
+use commands::{arch, scale, screen, space_cmd};
+
+/// Training-aware neural architecture search for EfficientNetV2-style networks.
+///
+/// Without a subcommand, `search` samples candidates from a search space. Use
+/// `search arch show efficientnetv2-s` to inspect a network, `search scale` to grow
+/// one into a family, and `search space show paper --json` to get an editable
+/// search-space file.
+#[derive(Parser)]
+#[command(name = "search", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    search: screen::ScreenArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inspect architectures: stage tables, parameters, MACs, memory.
+    #[command(subcommand)]
+    Arch(arch::ArchCommand),
+    /// Scale a base network in width, depth and resolution, or into an S/M/L family.
+    Scale(scale::ScaleArgs),
+    /// Inspect search spaces.
+    #[command(subcommand)]
+    Space(space_cmd::SpaceCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Arch(command)) => arch::run(command),
+        Some(Command::Scale(args)) => scale::run(args),
+        Some(Command::Space(command)) => space_cmd::run(command),
+        None => screen::run(cli.search),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            failure.exit_code()
+        }
+    }
+}
