@@ -48,31 +48,65 @@ impl Walk {
     }
 
     pub fn run(&mut self, layers: &[Layer]) {
+        self.run_repeated(layers, 1);
+    }
+
+    /// Runs `layers` `times` over; they must keep the feature map's side.
+    pub fn run_repeated(&mut self, layers: &[Layer], times: usize) {
+        let times = times as u64;
         for layer in layers {
-            self.params = self.params.saturating_add(layer.params());
-            self.macs = self.macs.saturating_add(layer.macs(self.side));
-            self.activations = self
-                .activations
-                .saturating_add(layer.activation_elements(self.side));
+            let add = |total: u64, x: u64| total.saturating_add(x.saturating_mul(times));
+            self.params = add(self.params, layer.params());
+            self.macs = add(self.macs, layer.macs(self.side));
+            self.activations = add(self.activations, layer.activation_elements(self.side));
             self.side = layer.output_side(self.side);
         }
     }
 }
 
-/// Each part of `spec` as a list of layers, in forward order.
-pub(crate) fn parts(spec: &ArchSpec) -> Vec<(String, Vec<Layer>)> {
-    let blocks = spec.block_specs();
-    let mut parts = vec![("stem".to_string(), spec.stem_layers())];
-    for stage in 0..spec.stages.len() {
-        let layers = blocks
-            .iter()
-            .filter(|b| b.stage == stage)
-            .flat_map(|b| b.layers())
-            .collect();
-        parts.push((format!("stage{}", stage + 1), layers));
+/// One part of a network: layers run once, then layers run several more times.
+pub(crate) struct Part {
+    pub name: String,
+    pub once: Vec<Layer>,
+    pub repeated: Vec<Layer>,
+    pub times: usize,
+}
+
+impl Part {
+    fn new(name: &str, layers: Vec<Layer>) -> Part {
+        Part {
+            name: name.to_string(),
+            once: layers,
+            repeated: Vec::new(),
+            times: 0,
+        }
     }
-    parts.push(("head".to_string(), spec.head_layers()));
-    parts.push(("classifier".to_string(), spec.classifier_layers()));
+
+    pub fn walk(&self, walk: &mut Walk) {
+        walk.run(&self.once);
+        walk.run_repeated(&self.repeated, self.times);
+    }
+
+    fn last_layers(&self) -> impl Iterator<Item = &Layer> {
+        self.repeated.iter().rev().chain(self.once.iter().rev())
+    }
+}
+
+/// Each part of `spec`, in forward order. A stage is its first block and its
+/// repeated block (identical after the first), so counting costs nothing per layer.
+pub(crate) fn parts(spec: &ArchSpec) -> Vec<Part> {
+    let mut parts = vec![Part::new("stem", spec.stem_layers())];
+    for (i, stage) in spec.stages.iter().enumerate() {
+        let mut part = Part::new(&format!("stage{}", i + 1), Vec::new());
+        if stage.repeats > 0 {
+            part.once = spec.block(i, 0, 0).layers();
+            part.repeated = spec.block(i, 1, 0).layers();
+            part.times = stage.repeats - 1;
+        }
+        parts.push(part);
+    }
+    parts.push(Part::new("head", spec.head_layers()));
+    parts.push(Part::new("classifier", spec.classifier_layers()));
     parts
 }
 
@@ -83,14 +117,14 @@ pub fn analyze(spec: &ArchSpec, size: usize) -> Result<Analysis, SpecError> {
     let mut walk = Walk::new(size);
     let mut costs = Vec::new();
     let mut channels = spec.input_channels;
-    for (name, layers) in parts(spec) {
+    for part in parts(spec) {
         let (params, macs) = (walk.params, walk.macs);
-        walk.run(&layers);
-        if let Some(c) = layers.iter().rev().find_map(out_channels) {
+        part.walk(&mut walk);
+        if let Some(c) = part.last_layers().find_map(out_channels) {
             channels = c;
         }
         costs.push(PartCost {
-            name,
+            name: part.name,
             params: walk.params - params,
             macs: walk.macs - macs,
             out_side: walk.side,
@@ -118,8 +152,8 @@ impl ArchSpec {
     /// Trainable parameters (independent of image size).
     pub fn param_count(&self) -> u64 {
         let mut walk = Walk::new(self.eval_size.max(1));
-        for (_, layers) in parts(self) {
-            walk.run(&layers);
+        for part in parts(self) {
+            part.walk(&mut walk);
         }
         walk.params
     }

@@ -59,12 +59,16 @@ impl ArchSpec {
 
     /// Total number of blocks over all stages.
     pub fn num_blocks(&self) -> usize {
-        self.stages.iter().map(|s| s.repeats).sum()
+        self.stages
+            .iter()
+            .fold(0, |n, s| n.saturating_add(s.repeats))
     }
 
     /// Product of all strides, stem included: how much the image shrinks.
     pub fn total_stride(&self) -> usize {
-        self.stem_stride * self.stages.iter().map(|s| s.stride).product::<usize>()
+        self.stages
+            .iter()
+            .fold(self.stem_stride, |total, s| total.saturating_mul(s.stride))
     }
 
     /// Identifies the network's structure, independent of its name and training

@@ -37,8 +37,8 @@ pub fn estimate_training_memory(
     spec.validate()?;
     spec.check_image_size("size", size)?;
     let mut walk = Walk::new(size);
-    for (_, layers) in parts(spec) {
-        walk.run(&layers);
+    for part in parts(spec) {
+        part.walk(&mut walk);
     }
     let input = (size as u64).pow(2) * spec.input_channels as u64;
     let activations = (walk.activations.saturating_add(input))

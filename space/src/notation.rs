@@ -63,7 +63,7 @@ pub fn parse_block(block: &str) -> Result<StageSpec, NotationError> {
                 }
                 fields[2] = Some(parse_stride(value).map_err(|p| match p {
                     Some(p) => fail(p),
-                    None => bad("stride"),
+                    None => bad("stride (one digit, or two equal digits as in `s22`)"),
                 })?);
             }
             _ => {
@@ -113,17 +113,19 @@ fn parse_count(value: &str) -> Option<usize> {
 /// `s2` or the V1 form `s22` (one digit per spatial axis, which must agree).
 /// `Err(None)` means "not a stride at all".
 fn parse_stride(value: &str) -> Result<usize, Option<NotationProblem>> {
-    if value.len() == 2 && value.bytes().all(|b| b.is_ascii_digit()) {
-        let (h, w) = value.split_at(1);
-        if h != w {
-            return Err(Some(NotationProblem::AsymmetricStride(value.to_string())));
-        }
-        return parse_count(h).ok_or(None);
+    let digits = value.as_bytes();
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return Err(None);
     }
-    parse_count(value).ok_or(None)
+    match digits {
+        [d] | [d, _] if digits.iter().all(|x| x == d) => Ok((d - b'0') as usize),
+        [_, _] => Err(Some(NotationProblem::AsymmetricStride(value.to_string()))),
+        _ => Err(None),
+    }
 }
 
-/// Writes one stage in the official notation. `parse_block(&format_block(s)) == s`.
+/// Writes one stage in the official notation. `parse_block(&format_block(s)) == s`
+/// for every stride the notation can hold (0–9; networks use 1 and 2).
 pub fn format_block(stage: &StageSpec) -> String {
     let mut out = format!(
         "r{}_k{}_s{}_e{}_i{}_o{}",
@@ -200,6 +202,8 @@ mod tests {
                 "not a whole number",
             ),
             ("r4_k3.5_s2_e4_i24_o48", "not a whole number"),
+            ("r4_k3_s010_e4_i24_o48", "not a stride"),
+            ("r4_k3_s_e4_i24_o48", "not a stride"),
         ];
         for (input, expected) in cases {
             let err = parse_block(input).unwrap_err().to_string();

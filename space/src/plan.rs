@@ -27,7 +27,7 @@ pub struct BlockSpec {
 impl BlockSpec {
     /// Channels after the expansion conv.
     pub fn expanded(&self) -> usize {
-        self.in_channels * self.expand_ratio
+        self.in_channels.saturating_mul(self.expand_ratio)
     }
 
     /// A residual connection exists only when shapes are unchanged.
@@ -163,11 +163,15 @@ impl Layer {
                 kernel,
                 groups,
                 ..
-            } => product(&[n(out_channels), n(in_channels / groups), n(kernel * kernel)]),
-            Layer::BatchNorm { channels } => 2 * n(channels),
-            Layer::SqueezeExcite { channels, squeeze } => {
-                product(&[2, n(channels), n(squeeze)]).saturating_add(n(squeeze) + n(channels))
-            }
+            } => product(&[
+                n(out_channels),
+                per_group(in_channels, groups),
+                n(kernel),
+                n(kernel),
+            ]),
+            Layer::BatchNorm { channels } => product(&[2, n(channels)]),
+            Layer::SqueezeExcite { channels, squeeze } => product(&[2, n(channels), n(squeeze)])
+                .saturating_add(n(squeeze).saturating_add(n(channels))),
             Layer::Linear {
                 in_features,
                 out_features,
@@ -182,7 +186,7 @@ impl Layer {
     /// Side of the square output for a square input of side `side` ("same" padding).
     pub fn output_side(&self, side: usize) -> usize {
         match *self {
-            Layer::Conv { stride, .. } => side.div_ceil(stride),
+            Layer::Conv { stride, .. } => side.div_ceil(stride.max(1)),
             Layer::GlobalPool { .. } => 1,
             _ => side,
         }
@@ -204,8 +208,9 @@ impl Layer {
                     out,
                     out,
                     n(out_channels),
-                    n(in_channels / groups),
-                    n(kernel * kernel),
+                    per_group(in_channels, groups),
+                    n(kernel),
+                    n(kernel),
                 ])
             }
             // The two 1×1 convs run on the pooled 1×1 map.
@@ -227,13 +232,13 @@ impl Layer {
             Layer::Conv { out_channels, .. } => map(out_channels),
             Layer::BatchNorm { channels } | Layer::Silu { channels } => map(channels),
             // Pooled, squeezed, its activation, expanded, the gate, and the scaled map.
-            Layer::SqueezeExcite { channels, squeeze } => {
-                (3 * channels as u64 + 2 * squeeze as u64).saturating_add(map(channels))
-            }
+            Layer::SqueezeExcite { channels, squeeze } => product(&[3, channels as u64])
+                .saturating_add(product(&[2, squeeze as u64]))
+                .saturating_add(map(channels)),
             // The drop-path mask product and the sum.
             Layer::Residual { channels } => map(channels).saturating_mul(2),
             Layer::GlobalPool { channels } => channels as u64,
-            Layer::Dropout { features } => 2 * features as u64,
+            Layer::Dropout { features } => product(&[2, features as u64]),
             Layer::Linear { out_features, .. } => out_features as u64,
         }
     }
@@ -245,40 +250,47 @@ fn product(factors: &[u64]) -> u64 {
     factors.iter().fold(1, |acc, &f| acc.saturating_mul(f))
 }
 
+/// Input channels each output channel sees; 0 for a degenerate zero-group conv.
+fn per_group(in_channels: usize, groups: usize) -> u64 {
+    in_channels.checked_div(groups).unwrap_or(0) as u64
+}
+
 impl ArchSpec {
     /// Every block of the network in order, with strides, channels and stochastic
-    /// depth resolved.
+    /// depth resolved. The spec must be valid ([`ArchSpec::validate`]).
     pub fn block_specs(&self) -> Vec<BlockSpec> {
         let total = self.num_blocks();
-        let drop_rate = 1.0 - self.survival_prob;
         let mut blocks = Vec::with_capacity(total);
-        for (stage_index, stage) in self.stages.iter().enumerate() {
-            for r in 0..stage.repeats {
-                let first = r == 0;
-                let index = blocks.len();
-                let in_channels = if first {
-                    stage.in_channels
-                } else {
-                    stage.out_channels
-                };
-                blocks.push(BlockSpec {
-                    index,
-                    stage: stage_index,
-                    kind: stage.kind,
-                    in_channels,
-                    out_channels: stage.out_channels,
-                    expand_ratio: stage.expand_ratio,
-                    kernel: stage.kernel,
-                    stride: if first { stage.stride } else { 1 },
-                    // The official rule: relative to the block's input channels.
-                    se_channels: stage
-                        .se_ratio
-                        .map(|ratio| ((in_channels as f64 * ratio) as usize).max(1)),
-                    survival_prob: 1.0 - drop_rate * index as f64 / total as f64,
-                });
+        for (stage, s) in self.stages.iter().enumerate() {
+            for repeat in 0..s.repeats {
+                blocks.push(self.block(stage, repeat, blocks.len()));
             }
         }
         blocks
+    }
+
+    /// Block `repeat` of stage `stage`, which is block `index` of the network.
+    /// Only the first block of a stage strides and changes width.
+    pub fn block(&self, stage: usize, repeat: usize, index: usize) -> BlockSpec {
+        let s = &self.stages[stage];
+        let first = repeat == 0;
+        let in_channels = if first { s.in_channels } else { s.out_channels };
+        let drop_rate = 1.0 - self.survival_prob;
+        BlockSpec {
+            index,
+            stage,
+            kind: s.kind,
+            in_channels,
+            out_channels: s.out_channels,
+            expand_ratio: s.expand_ratio,
+            kernel: s.kernel,
+            stride: if first { s.stride } else { 1 },
+            // The official rule: relative to the block's input channels.
+            se_channels: s
+                .se_ratio
+                .map(|ratio| ((in_channels as f64 * ratio) as usize).max(1)),
+            survival_prob: 1.0 - drop_rate * index as f64 / self.num_blocks().max(1) as f64,
+        }
     }
 
     /// The stem: 3×3 conv (stride `stem_stride`) → BN → SiLU.

@@ -111,7 +111,9 @@ impl ArchSpec {
             0 => 1,
             // With "same" padding a side of s becomes ceil(s / 2); the last stride-2
             // layer sees ceil(s / 2^(n-1)), which is ≥ 2 exactly when s > 2^(n-1).
-            n => (1usize << (n - 1)) + 1,
+            n => 1usize
+                .checked_shl((n - 1) as u32)
+                .map_or(usize::MAX, |m| m.saturating_add(1)),
         }
     }
 
