@@ -80,7 +80,7 @@ impl fmt::Display for Problem {
                 f,
                 "{size} px is too small for a network with total stride {total_stride}: \
                  the image would shrink to 1x1 before the last downsampling layer \
-                 (need at least {min} px, or a smaller stem stride)"
+                 (need at least {min} px)"
             ),
             Problem::NoStages => f.write_str("a network needs at least one stage"),
         }

@@ -12,8 +12,9 @@
 //!   stages in proportion to `r_i · (1 + later_bias · i / (n − 1))`, by largest
 //!   remainder (ties to the later stage).
 //! - **resolution**: sizes are multiplied by `resolution` and rounded to a multiple
-//!   of the network's total stride; the evaluation size is capped at `max_size`, and
-//!   the training size at the same fraction of the cap as in the base.
+//!   of the network's total stride (resolution 1 keeps them as they are); the
+//!   evaluation size is capped at `max_size`, and the training size at the same
+//!   fraction of the cap as in the base (rounded the same way).
 
 use serde::{Deserialize, Serialize};
 
@@ -216,12 +217,18 @@ pub fn scale(base: &ArchSpec, config: &ScaleConfig) -> Result<ArchSpec, ScaleErr
     };
     let step = scaled.total_stride();
     let to_step = |px: f64| ((px / step as f64).round() as usize).max(1) * step;
+    // Resolution 1 keeps the base's own sizes (V2-S trains at 300, not a multiple of 32).
+    let resize = |px: usize| {
+        if config.resolution == 1.0 {
+            px
+        } else {
+            to_step(px as f64 * config.resolution)
+        }
+    };
     let cap = config.max_size;
-    scaled.eval_size = to_step(base.eval_size as f64 * config.resolution).min(cap);
+    scaled.eval_size = resize(base.eval_size).min(cap);
     let train_cap = to_step(cap as f64 * base.train_size as f64 / base.eval_size as f64);
-    scaled.train_size = to_step(base.train_size as f64 * config.resolution)
-        .min(train_cap)
-        .min(scaled.eval_size);
+    scaled.train_size = resize(base.train_size).min(train_cap).min(scaled.eval_size);
     scaled.validate().map_err(ScaleError::Scaled)?;
     Ok(scaled)
 }
