@@ -102,10 +102,3 @@ impl<'de> Deserialize<'de> for StageSpec {
         deserializer.deserialize_any(StageVisitor)
     }
 }
-
-impl StageSpec {
-    /// Channels inside a block whose input has `in_channels`: the expand conv's output.
-    pub fn expanded(&self, in_channels: usize) -> usize {
-        in_channels * self.expand_ratio
-    }
-}

@@ -35,10 +35,34 @@ fn around(r: usize) -> [usize; 2] {
     [r.div_ceil(2), 2 * r]
 }
 
+/// A space over `stages` with EfficientNet's fixed parts: a 3×3 stride-2 stem, a
+/// 1280-channel head, 1000 classes, dropout 0.2, survival probability 0.8.
+fn backbone(
+    name: &str,
+    stem_channels: usize,
+    sizes: (usize, usize),
+    stages: Vec<StageChoices>,
+) -> SearchSpace {
+    SearchSpace {
+        name: name.into(),
+        input_channels: 3,
+        stem_channels,
+        stem_stride: 2,
+        head_channels: 1280,
+        classes: 1000,
+        dropout: 0.2,
+        survival_prob: 0.8,
+        train_size: sizes.0,
+        eval_size: sizes.1,
+        stages,
+    }
+}
+
 /// The paper's space (§3.3): EfficientNet-B0's seven stages and channels, every
 /// stage free in op, kernel, expansion, SE and depth; the last (stride-1) stage can
 /// be removed, as the search that found EfficientNetV2-S did.
 pub fn paper() -> SearchSpace {
+    // (channels, stride, B0's layers)
     let b0 = [
         (16, 1, 1),
         (24, 2, 2),
@@ -49,30 +73,20 @@ pub fn paper() -> SearchSpace {
         (320, 1, 1),
     ];
     let last = b0.len() - 1;
-    SearchSpace {
-        name: "paper".into(),
-        input_channels: 3,
-        stem_channels: 32,
-        stem_stride: 2,
-        head_channels: 1280,
-        classes: 1000,
-        dropout: 0.2,
-        survival_prob: 0.8,
-        train_size: 224,
-        eval_size: 224,
-        stages: b0
-            .iter()
-            .enumerate()
-            .map(|(i, &(channels, stride, r))| {
-                let repeats = if i == last { [0, 2 * r] } else { around(r) };
-                stage(channels, stride, repeats)
-            })
-            .collect(),
-    }
+    let stages = b0
+        .iter()
+        .enumerate()
+        .map(|(i, &(channels, stride, r))| {
+            let repeats = if i == last { [0, 2 * r] } else { around(r) };
+            stage(channels, stride, repeats)
+        })
+        .collect();
+    backbone("paper", 32, (224, 224), stages)
 }
 
 /// A space centred on EfficientNetV2-S's six stages and channels.
 pub fn around_v2s() -> SearchSpace {
+    // (channels, stride, V2-S's layers)
     let s = [
         (24, 1, 2),
         (48, 2, 4),
@@ -81,20 +95,9 @@ pub fn around_v2s() -> SearchSpace {
         (160, 1, 9),
         (256, 2, 15),
     ];
-    SearchSpace {
-        name: "efficientnetv2-s".into(),
-        input_channels: 3,
-        stem_channels: 24,
-        stem_stride: 2,
-        head_channels: 1280,
-        classes: 1000,
-        dropout: 0.2,
-        survival_prob: 0.8,
-        train_size: 300,
-        eval_size: 384,
-        stages: s
-            .iter()
-            .map(|&(channels, stride, r)| stage(channels, stride, around(r)))
-            .collect(),
-    }
+    let stages = s
+        .iter()
+        .map(|&(channels, stride, r)| stage(channels, stride, around(r)))
+        .collect();
+    backbone("efficientnetv2-s", 24, (300, 384), stages)
 }

@@ -8,7 +8,7 @@ use search::inputs::load_arch;
 use search::table::{Table, bytes, si, thousands};
 use space::{ArchSpec, PRESET_NAMES, analyze, estimate_training_memory, preset};
 
-use super::{operator, print_json};
+use super::{CostArgs, operator, print_json};
 
 #[derive(Subcommand)]
 pub enum ArchCommand {
@@ -27,12 +27,8 @@ pub struct ShowArgs {
     /// A preset (efficientnet-b0…b7, efficientnetv2-b0…b3, efficientnetv2-s|m|l|xl)
     /// or an architecture JSON file.
     arch: String,
-    /// Image size in pixels for MACs and memory [default: the spec's eval size].
-    #[arg(long, value_name = "PX")]
-    size: Option<usize>,
-    /// Batch size for the training-memory estimate.
-    #[arg(long, default_value_t = 16)]
-    batch: usize,
+    #[command(flatten)]
+    cost: CostArgs,
     /// Print JSON (keys `params`, `macs`, `parts`, `blocks`, `memory`, `spec`).
     #[arg(long)]
     json: bool,
@@ -47,9 +43,10 @@ pub fn run(command: ArchCommand) -> Result<(), Failure> {
 
 fn show(args: ShowArgs) -> Result<(), Failure> {
     let spec = load_arch(&args.arch)?;
-    let size = args.size.unwrap_or(spec.eval_size);
+    let size = args.cost.size.unwrap_or(spec.eval_size);
     let analysis = analyze(&spec, size).map_err(Failure::bad_input)?;
-    let memory = estimate_training_memory(&spec, args.batch, size).map_err(Failure::bad_input)?;
+    let memory =
+        estimate_training_memory(&spec, args.cost.batch, size).map_err(Failure::bad_input)?;
 
     if args.json {
         print_json(&json!({
@@ -62,7 +59,7 @@ fn show(args: ShowArgs) -> Result<(), Failure> {
             "blocks": spec.blocks(),
             "parts": analysis.parts,
             "memory": {
-                "batch": args.batch,
+                "batch": args.cost.batch,
                 "activations_bytes": memory.activations,
                 "parameters_bytes": memory.parameters,
                 "total_bytes": memory.total,
@@ -137,7 +134,7 @@ fn show(args: ShowArgs) -> Result<(), Failure> {
     );
     println!(
         "training memory (estimate) at batch {}: {} ({} activations + {} weights, gradients, optimizer)",
-        args.batch,
+        args.cost.batch,
         bytes(memory.total),
         bytes(memory.activations),
         bytes(memory.parameters)

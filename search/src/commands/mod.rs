@@ -5,7 +5,19 @@ pub mod scale;
 pub mod screen;
 pub mod space_cmd;
 
+use clap::Args;
 use space::StageSpec;
+
+/// Where a command's costs are computed: image size and training batch.
+#[derive(Args)]
+pub struct CostArgs {
+    /// Image size in pixels for MACs and memory [default: the spec's or space's own].
+    #[arg(long, value_name = "PX")]
+    pub size: Option<usize>,
+    /// Batch size for the training-memory estimate.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+}
 
 /// A stage the way the paper's tables name it: `Fused-MBConv4, k3x3`,
 /// `MBConv6, k3x3, SE0.25`.

@@ -14,7 +14,7 @@ use search::inputs::load_space;
 use search::table::{Table, bytes, si, thousands};
 use space::{ArchSpec, BlockKind, analyze, estimate_training_memory};
 
-use super::print_json;
+use super::{CostArgs, print_json};
 
 #[derive(Args)]
 pub struct ScreenArgs {
@@ -27,12 +27,8 @@ pub struct ScreenArgs {
     /// Seed of the sampler; the same seed gives the same candidates.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Image size for MACs and memory [default: the space's training size].
-    #[arg(long, value_name = "PX")]
-    size: Option<usize>,
-    /// Batch size for the training-memory estimate.
-    #[arg(long, default_value_t = 16)]
-    batch: usize,
+    #[command(flatten)]
+    cost: CostArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -58,7 +54,7 @@ fn summary(spec: &ArchSpec) -> String {
 
 pub fn run(args: ScreenArgs) -> Result<(), Failure> {
     let space = load_space(&args.space)?;
-    let size = args.size.unwrap_or(space.train_size);
+    let size = args.cost.size.unwrap_or(space.train_size);
     let mut rng = StdRng::seed_from_u64(args.seed);
     let budget = args.budget as usize;
 
@@ -81,7 +77,7 @@ pub fn run(args: ScreenArgs) -> Result<(), Failure> {
         let analysis =
             analyze(spec, size).map_err(|e| Failure::bad_input(format!("--size: {e}")))?;
         let memory =
-            estimate_training_memory(spec, args.batch, size).map_err(Failure::bad_input)?;
+            estimate_training_memory(spec, args.cost.batch, size).map_err(Failure::bad_input)?;
         rows.push((choices, spec, analysis, memory));
     }
 
@@ -91,7 +87,7 @@ pub fn run(args: ScreenArgs) -> Result<(), Failure> {
             .map(|(choices, spec, a, m)| {
                 json!({"name": spec.name, "choices": choices, "blocks": spec.blocks(),
                        "params": a.params, "macs": a.macs, "size": size,
-                       "train_memory_bytes": m.total, "batch": args.batch})
+                       "train_memory_bytes": m.total, "batch": args.cost.batch})
             })
             .collect();
         print_json(&out);
@@ -111,7 +107,7 @@ pub fn run(args: ScreenArgs) -> Result<(), Failure> {
         "layers",
         "params",
         &format!("MACs @{size}px"),
-        &format!("memory @b{}", args.batch),
+        &format!("memory @b{}", args.cost.batch),
         "stages",
     ]);
     for (i, (_, spec, a, m)) in rows.iter().enumerate() {
