@@ -1,5 +1,21 @@
-//! Candle networks built from `space` specs, and the fast ops they train with.
+//! Candle networks built from `space` specs: the layers, the network, how its
+//! parameters are created and saved, and the optimizers that train them.
 //!
-//! Empty for now: the builder arrives with the `models` issue. It will build each
-//! [`space::BlockSpec`] of a spec, so the networks and the analytic counts agree by
-//! construction.
+//! A network is built from the same layer plan the analytics count
+//! ([`space::BlockSpec::layers`]), so its parameter count equals the analytic one
+//! by construction, and a test holds it to that.
+
+pub mod checkpoint;
+pub mod device;
+pub mod error;
+pub mod layers;
+pub mod network;
+pub mod optim;
+pub mod params;
+
+pub use checkpoint::{load_checkpoint, load_weights, save_checkpoint};
+pub use device::parse_device;
+pub use error::ModelError;
+pub use network::EfficientNet;
+pub use optim::{Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig};
+pub use params::{ParamStore, Role};

@@ -1,0 +1,28 @@
+//! What can go wrong outside candle's own tensor errors.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("invalid architecture: {0}")]
+    Spec(#[from] space::SpecError),
+    #[error("unknown device `{0}`: use `cpu`, `cuda` or `cuda:N`")]
+    UnknownDevice(String),
+    #[error(
+        "device `{0}` needs CUDA, but this binary was built without it: rebuild with `--features cuda`"
+    )]
+    NoCuda(String),
+    #[error("{path}: {problem}")]
+    Checkpoint { path: PathBuf, problem: String },
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+impl ModelError {
+    pub fn checkpoint(path: &std::path::Path, problem: impl std::fmt::Display) -> ModelError {
+        ModelError::Checkpoint {
+            path: path.to_path_buf(),
+            problem: problem.to_string(),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Batch normalisation over (batch, height, width), per channel.
+
+use candle_core::{D, Result, Tensor, Var};
+
+use crate::params::{ParamStore, Role};
+
+/// The official EfficientNet settings: eps 1e-3, momentum 0.9 in Keras terms, which
+/// is 0.1 in candle's and PyTorch's (the weight of the new batch statistic).
+pub const BN_EPS: f64 = 1e-3;
+pub const BN_MOMENTUM: f64 = 0.1;
+
+pub struct BatchNorm {
+    pub weight: Var,
+    pub bias: Var,
+    pub running_mean: Var,
+    pub running_var: Var,
+}
+
+impl BatchNorm {
+    pub fn new(prefix: &str, channels: usize, store: &mut ParamStore) -> Result<BatchNorm> {
+        Ok(BatchNorm {
+            weight: store.constant(format!("{prefix}.weight"), channels, 1.0, Role::NoDecay)?,
+            bias: store.constant(format!("{prefix}.bias"), channels, 0.0, Role::NoDecay)?,
+            running_mean: store.constant(
+                format!("{prefix}.running_mean"),
+                channels,
+                0.0,
+                Role::Buffer,
+            )?,
+            running_var: store.constant(
+                format!("{prefix}.running_var"),
+                channels,
+                1.0,
+                Role::Buffer,
+            )?,
+        })
+    }
+
+    /// In training, normalises with the batch's statistics and moves the running
+    /// ones towards them; in evaluation, uses the running ones.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let channels = self.weight.dim(0)?;
+        let per_channel = |t: &Tensor| t.reshape((1, channels, 1, 1));
+        let (mean, var) = if train {
+            let mean = x.mean_keepdim((0, 2, 3))?;
+            let centred = x.broadcast_sub(&mean)?;
+            let var = centred.sqr()?.mean_keepdim((0, 2, 3))?;
+            self.update_running(&mean, &var, x.elem_count() / channels)?;
+            (mean, var)
+        } else {
+            (
+                per_channel(&self.running_mean)?,
+                per_channel(&self.running_var)?,
+            )
+        };
+        let scale = per_channel(&self.weight)?.broadcast_div(&(var + BN_EPS)?.sqrt()?)?;
+        x.broadcast_sub(&mean)?
+            .broadcast_mul(&scale)?
+            .broadcast_add(&per_channel(&self.bias)?)
+    }
+
+    /// Running statistics take the unbiased batch variance, as PyTorch's do.
+    fn update_running(&self, mean: &Tensor, var: &Tensor, count: usize) -> Result<()> {
+        let flat = |t: &Tensor| t.detach().flatten_from(D::Minus(4));
+        let unbias = count as f64 / (count.max(2) - 1) as f64;
+        let m = BN_MOMENTUM;
+        let new_mean = ((self.running_mean.as_tensor() * (1.0 - m))? + (flat(mean)? * m)?)?;
+        let new_var = ((self.running_var.as_tensor() * (1.0 - m))? + (flat(var)? * (m * unbias))?)?;
+        self.running_mean.set(&new_mean)?;
+        self.running_var.set(&new_var)
+    }
+}

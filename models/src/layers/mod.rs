@@ -1,0 +1,120 @@
+//! The runtime layers, one per kind of [`space::Layer`] in a network's plan.
+
+mod batch_norm;
+mod conv;
+mod linear;
+mod masks;
+mod squeeze_excite;
+
+pub use batch_norm::{BN_EPS, BN_MOMENTUM, BatchNorm};
+pub use conv::Conv2d;
+pub use linear::Linear;
+pub use masks::{drop_path, dropout};
+pub use squeeze_excite::SqueezeExcite;
+
+use candle_core::{Result, Tensor};
+use rand::rngs::StdRng;
+
+use crate::params::ParamStore;
+
+/// What a forward pass needs besides its input: the mode, and the generator that
+/// draws stochastic-depth and dropout masks.
+pub struct Pass<'a> {
+    pub train: bool,
+    pub rng: &'a mut StdRng,
+}
+
+/// One layer of a network.
+pub enum Layer {
+    Conv(Conv2d),
+    BatchNorm(BatchNorm),
+    Silu,
+    SqueezeExcite(SqueezeExcite),
+    GlobalPool,
+    Dropout(f64),
+    Linear(Linear),
+}
+
+impl Layer {
+    /// Builds the layer a plan entry describes, its tensors named `{prefix}.{name}`.
+    /// `None` for the residual marker, which the block handles. `dropout` is the rate
+    /// for a `Dropout` entry (the plan does not carry rates).
+    pub fn build(
+        plan: &space::Layer,
+        prefix: &str,
+        dropout: f64,
+        store: &mut ParamStore,
+    ) -> Result<Option<Layer>> {
+        Ok(Some(match *plan {
+            space::Layer::Conv {
+                in_channels,
+                out_channels,
+                kernel,
+                stride,
+                groups,
+            } => Layer::Conv(Conv2d::new(
+                prefix,
+                in_channels,
+                out_channels,
+                kernel,
+                stride,
+                groups,
+                store,
+            )?),
+            space::Layer::BatchNorm { channels } => {
+                Layer::BatchNorm(BatchNorm::new(prefix, channels, store)?)
+            }
+            space::Layer::Silu { .. } => Layer::Silu,
+            space::Layer::SqueezeExcite { channels, squeeze } => {
+                Layer::SqueezeExcite(SqueezeExcite::new(prefix, channels, squeeze, store)?)
+            }
+            space::Layer::GlobalPool { .. } => Layer::GlobalPool,
+            space::Layer::Dropout { .. } => Layer::Dropout(dropout),
+            space::Layer::Linear {
+                in_features,
+                out_features,
+            } => Layer::Linear(Linear::new(prefix, in_features, out_features, store)?),
+            space::Layer::Residual { .. } => return Ok(None),
+        }))
+    }
+
+    pub fn forward(&self, x: &Tensor, pass: &mut Pass) -> Result<Tensor> {
+        match self {
+            Layer::Conv(conv) => conv.forward(x),
+            Layer::BatchNorm(bn) => bn.forward(x, pass.train),
+            Layer::Silu => x.silu(),
+            Layer::SqueezeExcite(se) => se.forward(x),
+            Layer::GlobalPool => x.mean((2, 3)),
+            Layer::Dropout(rate) if pass.train && *rate > 0.0 => dropout(x, *rate, pass.rng),
+            Layer::Dropout(_) => Ok(x.clone()),
+            Layer::Linear(linear) => linear.forward(x),
+        }
+    }
+}
+
+/// Layers run one after another.
+pub struct Sequence(pub Vec<Layer>);
+
+impl Sequence {
+    /// Builds every layer of `plan`; layer `i`'s tensors are named `{prefix}.{i}.*`.
+    pub fn build(
+        plan: &[space::Layer],
+        prefix: &str,
+        dropout: f64,
+        store: &mut ParamStore,
+    ) -> Result<Sequence> {
+        let mut layers = Vec::with_capacity(plan.len());
+        for (i, entry) in plan.iter().enumerate() {
+            if let Some(layer) = Layer::build(entry, &format!("{prefix}.{i}"), dropout, store)? {
+                layers.push(layer);
+            }
+        }
+        Ok(Sequence(layers))
+    }
+
+    pub fn forward(&self, x: &Tensor, pass: &mut Pass) -> Result<Tensor> {
+        self.0
+            .iter()
+            .try_fold(x.clone(), |h, layer| layer.forward(&h, pass))
+    }
+}

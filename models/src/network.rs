@@ -1,0 +1,150 @@
+//! A whole EfficientNet-style network, built from an [`ArchSpec`]'s layer plan.
+
+use std::sync::Mutex;
+
+use candle_core::{DType, Device, Result, Tensor};
+use rand::rngs::StdRng;
+use space::ArchSpec;
+
+use crate::error::ModelError;
+use crate::layers::{Pass, Sequence, drop_path};
+use crate::params::ParamStore;
+
+/// One MBConv or Fused-MBConv block: its layers, then the shortcut if it has one.
+pub struct Block {
+    pub layers: Sequence,
+    pub residual: bool,
+    /// Probability that the residual branch is kept in training.
+    pub survival: f64,
+}
+
+impl Block {
+    fn forward(&self, x: &Tensor, pass: &mut Pass) -> Result<Tensor> {
+        let branch = self.layers.forward(x, pass)?;
+        if !self.residual {
+            return Ok(branch);
+        }
+        let branch = if pass.train && self.survival < 1.0 {
+            drop_path(&branch, self.survival, pass.rng)?
+        } else {
+            branch
+        };
+        branch + x
+    }
+}
+
+pub struct EfficientNet {
+    spec: ArchSpec,
+    stem: Sequence,
+    blocks: Vec<Block>,
+    head: Sequence,
+    classifier: Sequence,
+    params: ParamStore,
+    rng: Mutex<StdRng>,
+}
+
+impl std::fmt::Debug for EfficientNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EfficientNet")
+            .field("name", &self.spec.name)
+            .field("blocks", &self.blocks.len())
+            .field("trainable", &self.params.trainable_count())
+            .finish()
+    }
+}
+
+impl EfficientNet {
+    /// Builds `spec` in f32 on `device`, its weights drawn from `seed`.
+    pub fn new(
+        spec: &ArchSpec,
+        seed: u64,
+        device: &Device,
+    ) -> std::result::Result<EfficientNet, ModelError> {
+        EfficientNet::with_dtype(spec, seed, device, DType::F32)
+    }
+
+    /// As [`EfficientNet::new`], in another float type (f64 for gradient checks).
+    pub fn with_dtype(
+        spec: &ArchSpec,
+        seed: u64,
+        device: &Device,
+        dtype: DType,
+    ) -> std::result::Result<EfficientNet, ModelError> {
+        spec.validate()?;
+        let mut params = ParamStore::new(seed, device, dtype);
+        let dropout = spec.dropout;
+        let stem = Sequence::build(&spec.stem_layers(), "stem", dropout, &mut params)?;
+        let mut blocks = Vec::with_capacity(spec.num_blocks());
+        for block in spec.block_specs() {
+            blocks.push(Block {
+                layers: Sequence::build(
+                    &block.layers(),
+                    &format!("blocks.{}", block.index),
+                    dropout,
+                    &mut params,
+                )?,
+                residual: block.has_residual(),
+                survival: block.survival_prob,
+            });
+        }
+        let head = Sequence::build(&spec.head_layers(), "head", dropout, &mut params)?;
+        let classifier = Sequence::build(
+            &spec.classifier_layers(),
+            "classifier",
+            dropout,
+            &mut params,
+        )?;
+        let rng = Mutex::new(params.fork_rng());
+        Ok(EfficientNet {
+            spec: spec.clone(),
+            stem,
+            blocks,
+            head,
+            classifier,
+            params,
+            rng,
+        })
+    }
+
+    pub fn spec(&self) -> &ArchSpec {
+        &self.spec
+    }
+
+    pub fn params(&self) -> &ParamStore {
+        &self.params
+    }
+
+    pub fn device(&self) -> &Device {
+        self.params.device()
+    }
+
+    /// Logits `[batch, classes]` for images `[batch, input_channels, height, width]`.
+    /// `train` selects batch statistics, stochastic depth and dropout.
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let (_, channels, height, width) = x.dims4()?;
+        if channels != self.spec.input_channels {
+            candle_core::bail!(
+                "{} expects {} input channels, got {channels}",
+                self.spec.name,
+                self.spec.input_channels
+            );
+        }
+        if let Err(e) = self.spec.check_image_size("input", height.min(width)) {
+            candle_core::bail!("{}: {e}", self.spec.name);
+        }
+        let mut rng = self
+            .rng
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut pass = Pass {
+            train,
+            rng: &mut rng,
+        };
+        let mut h = self.stem.forward(x, &mut pass)?;
+        for block in &self.blocks {
+            h = block.forward(&h, &mut pass)?;
+        }
+        let h = self.head.forward(&h, &mut pass)?;
+        self.classifier.forward(&h, &mut pass)
+    }
+}
