@@ -96,7 +96,7 @@ fn gradients_match_finite_differences() {
         let original = p.var.as_tensor().copy().unwrap();
         let values: Vec<f64> = original.flatten_all().unwrap().to_vec1().unwrap();
         for &i in [0, values.len() / 2, values.len() - 1].iter() {
-            let mut shifted = |delta: f64| {
+            let shifted = |delta: f64| {
                 let mut v = values.clone();
                 v[i] += delta;
                 p.var
