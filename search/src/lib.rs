@@ -3,6 +3,7 @@
 
 pub mod failure;
 pub mod inputs;
+pub mod step_time;
 pub mod table;
 
 pub use failure::Failure;

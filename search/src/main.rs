@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 
-use commands::{arch, scale, screen, space_cmd};
+use commands::{arch, bench_step, scale, screen, space_cmd};
 
 /// Training-aware neural architecture search for EfficientNetV2-style networks.
 ///
@@ -28,6 +28,8 @@ enum Command {
     /// Inspect architectures: stage tables, parameters, MACs, memory.
     #[command(subcommand)]
     Arch(arch::ArchCommand),
+    /// Time full training steps (forward, loss, backward, RMSProp update) of a network.
+    BenchStep(bench_step::BenchStepArgs),
     /// Scale a base network in width, depth and resolution, or into an S/M/L family.
     Scale(scale::ScaleArgs),
     /// Inspect search spaces.
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Arch(command)) => arch::run(command),
+        Some(Command::BenchStep(args)) => bench_step::run(args),
         Some(Command::Scale(args)) => scale::run(args),
         Some(Command::Space(command)) => space_cmd::run(command),
         None => screen::run(cli.search),

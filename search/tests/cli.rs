@@ -241,3 +241,68 @@ fn default_action_samples_distinct_seeded_candidates() {
     bad_input(&search(&["--budget", "0"]), "--budget");
     bad_input(&search(&["--space", "nowhere"]), "neither a built-in space");
 }
+
+#[test]
+fn bench_step_times_real_training_steps() {
+    let dir = scratch("bench");
+    let spec = dir.join("tiny.json");
+    std::fs::write(
+        &spec,
+        r#"{"name": "tiny", "input_channels": 1, "stem_channels": 8, "stem_stride": 1,
+            "stages": ["r1_k3_s1_e1_i8_o8_c1", "r2_k3_s2_e4_i8_o16_se0.25"],
+            "head_channels": 32, "classes": 4, "dropout": 0.1, "survival_prob": 0.9,
+            "train_size": 16, "eval_size": 16}"#,
+    )
+    .unwrap();
+    let path = spec.to_str().unwrap();
+    let args = [
+        "bench-step",
+        "--arch",
+        path,
+        "--batch",
+        "3",
+        "--size",
+        "16",
+        "--steps",
+        "3",
+        "--json",
+    ];
+    let v = json(&search(&args));
+    let (median, min, max) = (
+        v["step_ms_median"].as_f64().unwrap(),
+        v["step_ms_min"].as_f64().unwrap(),
+        v["step_ms_max"].as_f64().unwrap(),
+    );
+    assert!(0.0 < min && min <= median && median <= max, "{v}");
+    assert_eq!(v["step_ms"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["params"],
+        space::ArchSpec::from_json(&std::fs::read_to_string(&spec).unwrap())
+            .unwrap()
+            .param_count()
+    );
+    assert!(v["peak_rss_bytes"].as_u64().unwrap() > 0);
+
+    bad_input(
+        &search(&["bench-step", "--arch", path, "--size", "1"]),
+        "too small",
+    );
+    bad_input(
+        &search(&["bench-step", "--arch", path, "--size", "16", "--batch", "0"]),
+        "--batch",
+    );
+    bad_input(
+        &search(&[
+            "bench-step",
+            "--arch",
+            path,
+            "--size",
+            "16",
+            "--device",
+            "tpu",
+        ]),
+        "unknown device",
+    );
+    bad_input(&search(&["bench-step", "--arch", path]), "--size");
+    std::fs::remove_dir_all(dir).unwrap();
+}
