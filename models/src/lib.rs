@@ -10,6 +10,7 @@ pub mod device;
 pub mod error;
 pub mod layers;
 pub mod network;
+pub mod ops;
 pub mod optim;
 pub mod params;
 

@@ -1,0 +1,336 @@
+//! BatchNorm over (batch, height, width), optionally fused with the SiLU that
+//! follows it in every EfficientNet layer but the projections. Fusing saves a full
+//! pass over the activation forward and two backward, and one stored tensor.
+//!
+//! Statistics are per channel (one task per channel); normalisation is per plane
+//! (one task per image and channel). The forward pass saves each channel's mean and
+//! inverse standard deviation for the backward pass and the running statistics.
+
+use std::sync::{Arc, Mutex};
+
+use candle_core::{WithDType, CpuStorage, CustomOp1, CustomOp3, DType, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::real::{Real, by_dtype, simd, slice};
+
+/// Per-channel statistics of one batch.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub mean: Vec<f64>,
+    /// Biased variance (divided by N), as used to normalise.
+    pub var: Vec<f64>,
+    /// Values per channel (batch × height × width).
+    pub count: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Dims {
+    channels: usize,
+    plane: usize,
+}
+
+impl Dims {
+    fn of(dims: &[usize]) -> Dims {
+        Dims {
+            channels: dims[1],
+            plane: dims[2..].iter().product(),
+        }
+    }
+}
+
+/// The planes of channel `c`, one per image.
+fn planes_of<T>(x: &[T], d: Dims, c: usize) -> impl Iterator<Item = &[T]> {
+    x.chunks(d.plane).skip(c).step_by(d.channels)
+}
+
+#[inline(always)]
+fn sum<T: Real>(values: &[T]) -> T {
+    let mut acc = [T::ZERO; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for j in 0..8 {
+            acc[j] += chunk[j];
+        }
+    }
+    rest.iter().fold(acc.iter().fold(T::ZERO, |s, &v| s + v), |s, &v| s + v)
+}
+
+#[inline(always)]
+fn squared_deviation<T: Real>(values: &[T], mean: T) -> T {
+    let mut acc = [T::ZERO; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for j in 0..8 {
+            let d = chunk[j] - mean;
+            acc[j] += d * d;
+        }
+    }
+    rest.iter().fold(acc.iter().fold(T::ZERO, |s, &v| s + v), |s, &v| s + (v - mean) * (v - mean))
+}
+
+/// Mean and biased variance per channel, two passes for accuracy.
+fn statistics<T: Real>(x: &[T], d: Dims) -> Stats {
+    let count = x.len() / d.channels;
+    let per_channel: Vec<(f64, f64)> = (0..d.channels)
+        .into_par_iter()
+        .map(|c| {
+            let total: f64 = planes_of(x, d, c).map(|p| simd(|| sum(p)).to_f64()).sum();
+            let mean = total / count as f64;
+            let m = T::from_f64(mean);
+            let dev: f64 = planes_of(x, d, c).map(|p| simd(|| squared_deviation(p, m)).to_f64()).sum();
+            (mean, dev / count as f64)
+        })
+        .collect();
+    Stats {
+        mean: per_channel.iter().map(|s| s.0).collect(),
+        var: per_channel.iter().map(|s| s.1).collect(),
+        count,
+    }
+}
+
+/// Per-channel `scale` and `shift` so that `z = scale·x + shift`.
+fn affine(stats: &Stats, gamma: &[f64], beta: &[f64], eps: f64) -> (Vec<f64>, Vec<f64>) {
+    let scale: Vec<f64> = (0..gamma.len()).map(|c| gamma[c] / (stats.var[c] + eps).sqrt()).collect();
+    let shift = (0..gamma.len()).map(|c| beta[c] - stats.mean[c] * scale[c]).collect();
+    (scale, shift)
+}
+
+fn normalize<T: Real>(x: &[T], d: Dims, scale: &[f64], shift: &[f64], silu: bool) -> Vec<T> {
+    let mut y = vec![T::ZERO; x.len()];
+    y.par_chunks_mut(d.plane).zip(x.par_chunks(d.plane)).enumerate().for_each(|(p, (out, input))| {
+        let c = p % d.channels;
+        let (a, b) = (T::from_f64(scale[c]), T::from_f64(shift[c]));
+        simd(|| {
+            if silu {
+                for (o, &v) in out.iter_mut().zip(input) {
+                    let z = a * v + b;
+                    *o = z * z.sigmoid();
+                }
+            } else {
+                for (o, &v) in out.iter_mut().zip(input) {
+                    *o = a * v + b;
+                }
+            }
+        });
+    });
+    y
+}
+
+fn as_f64(t: &Tensor) -> Result<Vec<f64>> {
+    t.to_dtype(DType::F64)?.flatten_all()?.to_vec1()
+}
+
+/// Training-mode BatchNorm(+SiLU): `(x, gamma, beta) → y`, batch statistics.
+pub struct BatchNormTrain {
+    pub eps: f64,
+    pub silu: bool,
+    /// Filled by the forward pass; read by the backward pass and the caller (for
+    /// the running statistics).
+    pub stats: Arc<Mutex<Stats>>,
+}
+
+impl CustomOp3 for BatchNormTrain {
+    fn name(&self) -> &'static str {
+        "batch-norm-train"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let d = Dims::of(l1.dims());
+        by_dtype!(s1, "batch-norm-train", |T| {
+            let x = slice::<T>(s1, l1, self.name())?;
+            let to64 = |v: &[T]| v.iter().map(|g| g.to_f64()).collect::<Vec<_>>();
+            let gamma = to64(slice::<T>(s2, l2, self.name())?);
+            let beta = to64(slice::<T>(s3, l3, self.name())?);
+            let stats = statistics(x, d);
+            let (scale, shift) = affine(&stats, &gamma, &beta, self.eps);
+            let y = normalize(x, d, &scale, &shift, self.silu);
+            *self.stats.lock().unwrap_or_else(|p| p.into_inner()) = stats;
+            Ok((T::to_cpu_storage_owned(y), l1.shape().clone()))
+        })
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        gamma: &Tensor,
+        beta: &Tensor,
+        _y: &Tensor,
+        gy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let stats = self.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let backward = BatchNormBackward {
+            eps: self.eps,
+            silu: self.silu,
+            gamma: as_f64(gamma)?,
+            beta: as_f64(beta)?,
+            stats,
+            param_grads: Mutex::new(None),
+        };
+        let gx = x.apply_op2_no_bwd(&gy.contiguous()?, &backward)?;
+        let (dgamma, dbeta) = backward
+            .param_grads
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .expect("the backward kernel ran");
+        let device = x.device();
+        let dgamma = Tensor::from_vec(dgamma, gamma.shape(), device)?.to_dtype(gamma.dtype())?;
+        let dbeta = Tensor::from_vec(dbeta, beta.shape(), device)?.to_dtype(beta.dtype())?;
+        Ok((Some(gx), Some(dgamma), Some(dbeta)))
+    }
+}
+
+/// `(x, gy) → gx`; the parameter gradients come out beside it.
+struct BatchNormBackward {
+    eps: f64,
+    silu: bool,
+    gamma: Vec<f64>,
+    beta: Vec<f64>,
+    stats: Stats,
+    param_grads: Mutex<Option<(Vec<f64>, Vec<f64>)>>,
+}
+
+/// The gradient at the BatchNorm output `z`, through the SiLU if fused.
+#[inline(always)]
+fn grad_z<T: Real>(gy: T, z: T, silu: bool) -> T {
+    if silu {
+        let s = z.sigmoid();
+        gy * s * (T::ONE + z * (T::ONE - s))
+    } else {
+        gy
+    }
+}
+
+impl BatchNormBackward {
+    fn run<T: Real>(&self, x: &[T], gy: &[T], d: Dims) -> Vec<T> {
+        let (scale, shift) = affine(&self.stats, &self.gamma, &self.beta, self.eps);
+        let silu = self.silu;
+        // Per channel: Σ gz and Σ gz·x̂ (x̂ = (x − mean)·invstd).
+        let sums: Vec<(f64, f64)> = (0..d.channels)
+            .into_par_iter()
+            .map(|c| {
+                let (a, b) = (T::from_f64(scale[c]), T::from_f64(shift[c]));
+                let mean = T::from_f64(self.stats.mean[c]);
+                let (mut sum_gz, mut sum_gz_x) = (0f64, 0f64);
+                for (xs, gs) in planes_of(x, d, c).zip(planes_of(gy, d, c)) {
+                    let (s1, s2) = simd(|| {
+                        let (mut s1, mut s2) = ([T::ZERO; 8], [T::ZERO; 8]);
+                        for (i, (&v, &g)) in xs.iter().zip(gs).enumerate() {
+                            let gz = grad_z(g, a * v + b, silu);
+                            s1[i % 8] += gz;
+                            s2[i % 8] += gz * (v - mean);
+                        }
+                        (sum(&s1), sum(&s2))
+                    });
+                    sum_gz += s1.to_f64();
+                    sum_gz_x += s2.to_f64();
+                }
+                let invstd = 1.0 / (self.stats.var[c] + self.eps).sqrt();
+                (sum_gz, sum_gz_x * invstd)
+            })
+            .collect();
+        let n = self.stats.count as f64;
+        let mut gx = vec![T::ZERO; x.len()];
+        gx.par_chunks_mut(d.plane)
+            .zip(x.par_chunks(d.plane).zip(gy.par_chunks(d.plane)))
+            .enumerate()
+            .for_each(|(p, (out, (xs, gs)))| {
+                let c = p % d.channels;
+                let invstd = 1.0 / (self.stats.var[c] + self.eps).sqrt();
+                let (a, b) = (T::from_f64(scale[c]), T::from_f64(shift[c]));
+                let mean = T::from_f64(self.stats.mean[c]);
+                let coeff = T::from_f64(self.gamma[c] * invstd);
+                let mean_gz = T::from_f64(sums[c].0 / n);
+                let mean_gz_xhat = T::from_f64(sums[c].1 / n);
+                let inv = T::from_f64(invstd);
+                simd(|| {
+                    for ((o, &v), &g) in out.iter_mut().zip(xs).zip(gs) {
+                        let gz = grad_z(g, a * v + b, silu);
+                        let xhat = (v - mean) * inv;
+                        *o = coeff * (gz - mean_gz - xhat * mean_gz_xhat);
+                    }
+                });
+            });
+        let dgamma = sums.iter().map(|s| s.1).collect();
+        let dbeta = sums.iter().map(|s| s.0).collect();
+        *self.param_grads.lock().unwrap_or_else(|p| p.into_inner()) = Some((dgamma, dbeta));
+        gx
+    }
+}
+
+impl candle_core::CustomOp2 for BatchNormBackward {
+    fn name(&self) -> &'static str {
+        "batch-norm-backward"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let d = Dims::of(l1.dims());
+        by_dtype!(s1, "batch-norm-backward", |T| {
+            let gx = self.run::<T>(slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, d);
+            Ok((T::to_cpu_storage_owned(gx), l1.shape().clone()))
+        })
+    }
+}
+
+/// Evaluation-mode BatchNorm(+SiLU) with fixed per-channel `scale` and `shift`.
+pub struct BatchNormEval {
+    pub scale: Vec<f64>,
+    pub shift: Vec<f64>,
+    pub silu: bool,
+}
+
+impl CustomOp1 for BatchNormEval {
+    fn name(&self) -> &'static str {
+        "batch-norm-eval"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let d = Dims::of(l.dims());
+        by_dtype!(s, "batch-norm-eval", |T| {
+            let y = normalize(slice::<T>(s, l, self.name())?, d, &self.scale, &self.shift, self.silu);
+            Ok((T::to_cpu_storage_owned(y), l.shape().clone()))
+        })
+    }
+}
+
+/// Training-mode BatchNorm(+SiLU) of `x` `[B, C, H, W]`; returns the output and the
+/// batch statistics.
+pub fn batch_norm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64, silu: bool) -> Result<(Tensor, Stats)> {
+    let stats = Arc::new(Mutex::new(Stats::default()));
+    let op = BatchNormTrain {
+        eps,
+        silu,
+        stats: stats.clone(),
+    };
+    let y = x.contiguous()?.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
+    let stats = stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Ok((y, stats))
+}
+
+/// Evaluation-mode BatchNorm(+SiLU) with running statistics.
+pub fn batch_norm_eval(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    eps: f64,
+    silu: bool,
+) -> Result<Tensor> {
+    let stats = Stats {
+        mean: as_f64(mean)?,
+        var: as_f64(var)?,
+        count: 0,
+    };
+    let (scale, shift) = affine(&stats, &as_f64(gamma)?, &as_f64(beta)?, eps);
+    x.contiguous()?.apply_op1_no_bwd(&BatchNormEval { scale, shift, silu })
+}

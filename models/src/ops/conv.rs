@@ -1,0 +1,402 @@
+//! Dense convolution ("same" padding, any odd kernel, stride 1 or 2) and its two
+//! gradients, as matrix products: each image is unfolded into columns (im2col; a 1×1
+//! stride-1 conv needs none), multiplied by the weight matrix with the `gemm`
+//! crate, and gradients are folded back (col2im). Columns are rebuilt in the
+//! backward pass rather than kept, which saves their memory for one more unfold.
+//!
+//! Large products run one image at a time on all cores (gemm's own threads); small
+//! ones, as in late stages at 4×4 pixels, run one image per core.
+
+use candle_core::{WithDType, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::real::{Real, by_dtype, simd, slice};
+
+/// Below this many multiply-adds per image, images run in parallel instead.
+const PER_IMAGE_PARALLEL_MACS: usize = 1 << 22;
+
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    batch: usize,
+    in_channels: usize,
+    height: usize,
+    width: usize,
+    out_channels: usize,
+    kernel: usize,
+    stride: usize,
+    out_height: usize,
+    out_width: usize,
+}
+
+impl Geometry {
+    fn new(x: &[usize], w: &[usize], stride: usize) -> Geometry {
+        let kernel = w[2];
+        let pad = kernel / 2;
+        Geometry {
+            batch: x[0],
+            in_channels: x[1],
+            height: x[2],
+            width: x[3],
+            out_channels: w[0],
+            kernel,
+            stride,
+            out_height: (x[2] + 2 * pad - kernel) / stride + 1,
+            out_width: (x[3] + 2 * pad - kernel) / stride + 1,
+        }
+    }
+
+    /// Rows of the column matrix: one per (input channel, ky, kx).
+    fn rows(&self) -> usize {
+        self.in_channels * self.kernel * self.kernel
+    }
+
+    /// Columns: one per output pixel.
+    fn cols(&self) -> usize {
+        self.out_height * self.out_width
+    }
+
+    fn in_image(&self) -> usize {
+        self.in_channels * self.height * self.width
+    }
+
+    fn out_image(&self) -> usize {
+        self.out_channels * self.cols()
+    }
+
+    /// A 1×1 stride-1 conv multiplies the image itself.
+    fn pointwise(&self) -> bool {
+        self.kernel == 1 && self.stride == 1
+    }
+
+    fn parallel_images(&self) -> bool {
+        self.out_channels * self.rows() * self.cols() < PER_IMAGE_PARALLEL_MACS
+    }
+
+    /// For output index `o` along an axis of input length `len` and kernel offset
+    /// `k`, the input index, if inside.
+    #[inline(always)]
+    fn input_index(&self, o: usize, k: usize, len: usize) -> Option<usize> {
+        let i = (o * self.stride + k) as isize - (self.kernel / 2) as isize;
+        (0..len as isize).contains(&i).then_some(i as usize)
+    }
+}
+
+/// The output columns `o` whose input `o·stride + shift` lies in `0..len`.
+#[inline(always)]
+fn valid(out: usize, stride: usize, shift: isize, len: usize) -> std::ops::Range<usize> {
+    let s = stride as isize;
+    let lo = if shift >= 0 { 0 } else { ((-shift) + s - 1) / s };
+    let hi = if len as isize - shift <= 0 { 0 } else { ((len as isize - shift + s - 1) / s).min(out as isize) };
+    (lo as usize).min(hi as usize)..hi as usize
+}
+
+/// Unfolds one image `[Ci, H, W]` into columns `[Ci·k·k, Ho·Wo]`.
+#[inline(always)]
+fn im2col<T: Real>(x: &[T], cols: &mut [T], g: &Geometry) {
+    let n = g.cols();
+    let k = g.kernel;
+    cols.par_chunks_mut(n).enumerate().for_each(|(r, row)| {
+        let (ci, ky, kx) = (r / (k * k), (r / k) % k, r % k);
+        let plane = &x[ci * g.height * g.width..(ci + 1) * g.height * g.width];
+        let shift = kx as isize - (k / 2) as isize;
+        let cols_ok = valid(g.out_width, g.stride, shift, g.width);
+        simd(|| {
+            for oy in 0..g.out_height {
+                let out = &mut row[oy * g.out_width..(oy + 1) * g.out_width];
+                let Some(iy) = g.input_index(oy, ky, g.height) else {
+                    out.fill(T::ZERO);
+                    continue;
+                };
+                let src = &plane[iy * g.width..(iy + 1) * g.width];
+                out[..cols_ok.start].fill(T::ZERO);
+                out[cols_ok.end..].fill(T::ZERO);
+                if g.stride == 1 {
+                    let from = (cols_ok.start as isize + shift) as usize;
+                    out[cols_ok.clone()].copy_from_slice(&src[from..from + cols_ok.len()]);
+                } else {
+                    for ox in cols_ok.clone() {
+                        out[ox] = src[(ox as isize * g.stride as isize + shift) as usize];
+                    }
+                }
+            }
+        });
+    });
+}
+
+/// Folds column gradients `[Ci·k·k, Ho·Wo]` back onto one image's gradient
+/// `[Ci, H, W]` (overwritten).
+#[inline(always)]
+fn col2im<T: Real>(cols: &[T], gx: &mut [T], g: &Geometry) {
+    let n = g.cols();
+    let k = g.kernel;
+    let plane_len = g.height * g.width;
+    gx.par_chunks_mut(plane_len).enumerate().for_each(|(ci, plane)| {
+        plane.fill(T::ZERO);
+        simd(|| {
+            for ky in 0..k {
+                for kx in 0..k {
+                    let row = &cols[((ci * k + ky) * k + kx) * n..][..n];
+                    let shift = kx as isize - (k / 2) as isize;
+                    let cols_ok = valid(g.out_width, g.stride, shift, g.width);
+                    for oy in 0..g.out_height {
+                        let Some(iy) = g.input_index(oy, ky, g.height) else { continue };
+                        let dst = &mut plane[iy * g.width..(iy + 1) * g.width];
+                        let src = &row[oy * g.out_width..(oy + 1) * g.out_width];
+                        if g.stride == 1 {
+                            let from = (cols_ok.start as isize + shift) as usize;
+                            for (d, s) in dst[from..from + cols_ok.len()].iter_mut().zip(&src[cols_ok.clone()]) {
+                                *d += *s;
+                            }
+                        } else {
+                            for ox in cols_ok.clone() {
+                                dst[(ox as isize * g.stride as isize + shift) as usize] += src[ox];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    });
+}
+
+/// A row-major or transposed view of a matrix for [`matmul`].
+#[derive(Clone, Copy)]
+struct Mat<T> {
+    ptr: *const T,
+    row_stride: isize,
+    col_stride: isize,
+}
+
+impl<T> Mat<T> {
+    fn rows(data: &[T], cols: usize) -> Mat<T> {
+        Mat {
+            ptr: data.as_ptr(),
+            row_stride: cols as isize,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix with `cols` columns.
+    fn transposed(data: &[T], cols: usize) -> Mat<T> {
+        Mat {
+            ptr: data.as_ptr(),
+            row_stride: 1,
+            col_stride: cols as isize,
+        }
+    }
+}
+
+/// `dst[m×n] (+)= a[m×k] · b[k×n]`, dst row-major.
+fn matmul<T: Real>(m: usize, n: usize, k: usize, dst: &mut [T], accumulate: bool, a: Mat<T>, b: Mat<T>, threads: usize) {
+    assert!(dst.len() >= m * n);
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the views describe matrices inside live slices of the right sizes
+    // (checked by the callers' geometry), and dst does not alias a or b.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.ptr,
+            a.col_stride,
+            a.row_stride,
+            b.ptr,
+            b.col_stride,
+            b.row_stride,
+            T::ONE,
+            T::ONE,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
+}
+
+/// Runs `work(image, threads)` for every image: one by one with all threads, or
+/// several at once with one thread each.
+fn for_images<T: Send>(g: &Geometry, out: &mut [T], per_image: usize, work: impl Fn(usize, &mut [T], usize) + Sync) {
+    if g.parallel_images() {
+        out.par_chunks_mut(per_image).enumerate().for_each(|(b, o)| work(b, o, 1));
+    } else {
+        let threads = rayon::current_num_threads();
+        for (b, o) in out.chunks_mut(per_image).enumerate() {
+            work(b, o, threads);
+        }
+    }
+}
+
+fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
+    let mut y = vec![T::ZERO; g.batch * g.out_image()];
+    for_images(g, &mut y, g.out_image(), |b, out, threads| {
+        let image = &x[b * g.in_image()..(b + 1) * g.in_image()];
+        let mut cols = Vec::new();
+        let cols = if g.pointwise() {
+            image
+        } else {
+            cols.resize(g.rows() * g.cols(), T::ZERO);
+            im2col(image, &mut cols, g);
+            &cols[..]
+        };
+        matmul(g.out_channels, g.cols(), g.rows(), out, false, Mat::rows(w, g.rows()), Mat::rows(cols, g.cols()), threads);
+    });
+    y
+}
+
+fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
+    let mut gx = vec![T::ZERO; g.batch * g.in_image()];
+    for_images(g, &mut gx, g.in_image(), |b, out, threads| {
+        let grad = &gy[b * g.out_image()..(b + 1) * g.out_image()];
+        let (m, n, k) = (g.rows(), g.cols(), g.out_channels);
+        let wt = Mat::transposed(w, g.rows());
+        if g.pointwise() {
+            matmul(m, n, k, out, false, wt, Mat::rows(grad, n), threads);
+        } else {
+            let mut cols = vec![T::ZERO; m * n];
+            matmul(m, n, k, &mut cols, false, wt, Mat::rows(grad, n), threads);
+            col2im(&cols, out, g);
+        }
+    });
+    gx
+}
+
+fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
+    let (m, n, k) = (g.out_channels, g.rows(), g.cols());
+    // gW += gy_b [Co × HoWo] · cols_bᵀ [HoWo × Ci·k·k], summed over images.
+    let accumulate = |b: usize, gw: &mut [T], cols: &mut Vec<T>, first: bool, threads: usize| {
+        let image = &x[b * g.in_image()..(b + 1) * g.in_image()];
+        let grad = &gy[b * g.out_image()..(b + 1) * g.out_image()];
+        let cols = if g.pointwise() {
+            image
+        } else {
+            cols.resize(g.rows() * g.cols(), T::ZERO);
+            im2col(image, cols, g);
+            &cols[..]
+        };
+        matmul(m, n, k, gw, !first, Mat::rows(grad, k), Mat::transposed(cols, k), threads);
+    };
+    if g.parallel_images() {
+        (0..g.batch)
+            .into_par_iter()
+            .fold(
+                || (vec![T::ZERO; m * n], Vec::new(), true),
+                |(mut gw, mut cols, first), b| {
+                    accumulate(b, &mut gw, &mut cols, first, 1);
+                    (gw, cols, false)
+                },
+            )
+            .map(|(gw, _, _)| gw)
+            .reduce(
+                || vec![T::ZERO; m * n],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        *x += y;
+                    }
+                    a
+                },
+            )
+    } else {
+        let mut gw = vec![T::ZERO; m * n];
+        let mut cols = Vec::new();
+        let threads = rayon::current_num_threads();
+        for b in 0..g.batch {
+            accumulate(b, &mut gw, &mut cols, b == 0, threads);
+        }
+        gw
+    }
+}
+
+/// `y = conv2d(x, w)`: x `[B, Ci, H, W]`, w `[Co, Ci, k, k]`, padding k/2.
+pub struct Conv {
+    pub stride: usize,
+}
+
+impl CustomOp2 for Conv {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = Geometry::new(l1.dims(), l2.dims(), self.stride);
+        by_dtype!(s1, "conv2d-gemm", |T| {
+            let y = forward::<T>(slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, &g);
+            Ok((
+                T::to_cpu_storage_owned(y),
+                Shape::from((g.batch, g.out_channels, g.out_height, g.out_width)),
+            ))
+        })
+    }
+
+    fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, gy: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let gy = gy.contiguous()?;
+        let (_, _, height, width) = x.dims4()?;
+        let gx = gy.apply_op2_no_bwd(w, &ConvGradInput {
+            stride: self.stride,
+            height,
+            width,
+        })?;
+        let gw = x.apply_op2_no_bwd(&gy, &ConvGradWeight {
+            stride: self.stride,
+            kernel: w.dim(2)?,
+        })?;
+        Ok((Some(gx), Some(gw)))
+    }
+}
+
+/// `gx` from `(gy, w)`.
+pub struct ConvGradInput {
+    pub stride: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl CustomOp2 for ConvGradInput {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm-grad-input"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let w = l2.dims();
+        let x = [l1.dims()[0], w[1], self.height, self.width];
+        let g = Geometry::new(&x, w, self.stride);
+        by_dtype!(s1, "conv2d-gemm-grad-input", |T| {
+            let gx = grad_input::<T>(slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, &g);
+            Ok((T::to_cpu_storage_owned(gx), Shape::from(x.to_vec())))
+        })
+    }
+}
+
+/// `gw` from `(x, gy)`.
+pub struct ConvGradWeight {
+    pub stride: usize,
+    pub kernel: usize,
+}
+
+impl CustomOp2 for ConvGradWeight {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm-grad-weight"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = l1.dims();
+        let w = [l2.dims()[1], x[1], self.kernel, self.kernel];
+        let g = Geometry::new(x, &w, self.stride);
+        by_dtype!(s1, "conv2d-gemm-grad-weight", |T| {
+            let gw = grad_weight::<T>(slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, &g);
+            Ok((T::to_cpu_storage_owned(gw), Shape::from(w.to_vec())))
+        })
+    }
+}
+
+/// Dense convolution of `x` `[B, Ci, H, W]` with `w` `[Co, Ci, k, k]`, padding k/2.
+pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize) -> Result<Tensor> {
+    x.contiguous()?.apply_op2(&w.contiguous()?, Conv { stride })
+}

@@ -1,0 +1,371 @@
+//! Depthwise convolution (one k×k filter per channel, "same" padding, stride 1 or
+//! 2) with both gradients. Stock candle runs it as one tiny convolution per channel;
+//! here each (image, channel) plane is one task, and every inner loop is a
+//! contiguous multiply-add over a row, which the compiler vectorises. Stride 2 reads
+//! even and odd columns from split copies of the row, so it stays contiguous too.
+
+use candle_core::{WithDType, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::real::{Real, by_dtype, simd, slice};
+
+/// Geometry of one depthwise convolution.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    channels: usize,
+    height: usize,
+    width: usize,
+    kernel: usize,
+    stride: usize,
+    out_height: usize,
+    out_width: usize,
+}
+
+impl Geometry {
+    fn new(x: &[usize], kernel: usize, stride: usize) -> Geometry {
+        let (height, width) = (x[2], x[3]);
+        let pad = kernel / 2;
+        Geometry {
+            channels: x[1],
+            height,
+            width,
+            kernel,
+            stride,
+            out_height: (height + 2 * pad - kernel) / stride + 1,
+            out_width: (width + 2 * pad - kernel) / stride + 1,
+        }
+    }
+
+    fn pad(&self) -> isize {
+        (self.kernel / 2) as isize
+    }
+
+    fn in_plane(&self) -> usize {
+        self.height * self.width
+    }
+
+    fn out_plane(&self) -> usize {
+        self.out_height * self.out_width
+    }
+
+    /// Input row of output row `oy` under kernel row `ky`, if inside the image.
+    fn input_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        let iy = (oy * self.stride + ky) as isize - self.pad();
+        (0..self.height as isize).contains(&iy).then_some(iy as usize)
+    }
+
+    /// For kernel column `kx`: which column phase of the input it reads (0 = even or
+    /// all columns, 1 = odd) and the shift such that output column `ox` reads phase
+    /// column `ox + shift`.
+    fn column(&self, kx: usize) -> (usize, isize) {
+        let d = kx as isize - self.pad();
+        if self.stride == 1 {
+            (0, d)
+        } else {
+            (d.rem_euclid(2) as usize, d.div_euclid(2))
+        }
+    }
+}
+
+/// The valid output columns `ox` for which `ox + shift` lies in `0..len`.
+#[inline(always)]
+fn valid(out_width: usize, shift: isize, len: usize) -> std::ops::Range<usize> {
+    let lo = (-shift).max(0) as usize;
+    let hi = (len as isize - shift).clamp(0, out_width as isize) as usize;
+    lo.min(hi)..hi
+}
+
+/// `dst[i] += a * src[i]`.
+#[inline(always)]
+fn axpy<T: Real>(dst: &mut [T], a: T, src: &[T]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += a * *s;
+    }
+}
+
+#[inline(always)]
+fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    // Eight partial sums let the compiler keep a vector accumulator.
+    let mut acc = [T::ZERO; 8];
+    let chunks = a.len() / 8;
+    for i in 0..chunks {
+        for j in 0..8 {
+            acc[j] += a[8 * i + j] * b[8 * i + j];
+        }
+    }
+    let mut sum = T::ZERO;
+    for i in chunks * 8..a.len() {
+        sum += a[i] * b[i];
+    }
+    acc.iter().fold(sum, |s, &v| s + v)
+}
+
+/// A plane's rows split into column phases: for stride 1 the plane itself; for
+/// stride 2 all even columns then all odd columns, each phase row-major.
+struct Phases<'a, T: Clone> {
+    data: std::borrow::Cow<'a, [T]>,
+    even_width: usize,
+    odd_width: usize,
+    height: usize,
+}
+
+impl<'a, T: Real> Phases<'a, T> {
+    #[inline(always)]
+    fn new(plane: &'a [T], g: &Geometry) -> Phases<'a, T> {
+        if g.stride == 1 {
+            return Phases {
+                data: std::borrow::Cow::Borrowed(plane),
+                even_width: g.width,
+                odd_width: 0,
+                height: g.height,
+            };
+        }
+        let even_width = g.width.div_ceil(2);
+        let odd_width = g.width / 2;
+        let mut data = vec![T::ZERO; plane.len()];
+        let (even, odd) = data.split_at_mut(even_width * g.height);
+        for y in 0..g.height {
+            let row = &plane[y * g.width..(y + 1) * g.width];
+            for j in 0..even_width {
+                even[y * even_width + j] = row[2 * j];
+            }
+            for j in 0..odd_width {
+                odd[y * odd_width + j] = row[2 * j + 1];
+            }
+        }
+        Phases {
+            data: std::borrow::Cow::Owned(data),
+            even_width,
+            odd_width,
+            height: g.height,
+        }
+    }
+
+    /// Row `y` of phase `phase`.
+    #[inline(always)]
+    fn row(&self, phase: usize, y: usize) -> &[T] {
+        if phase == 0 {
+            &self.data[y * self.even_width..(y + 1) * self.even_width]
+        } else {
+            let base = self.even_width * self.height;
+            &self.data[base + y * self.odd_width..base + (y + 1) * self.odd_width]
+        }
+    }
+}
+
+#[inline(always)]
+fn forward_plane<T: Real>(x: &[T], w: &[T], y: &mut [T], g: &Geometry) {
+    let phases = Phases::new(x, g);
+    y.fill(T::ZERO);
+    for oy in 0..g.out_height {
+        let out = &mut y[oy * g.out_width..(oy + 1) * g.out_width];
+        for ky in 0..g.kernel {
+            let Some(iy) = g.input_row(oy, ky) else { continue };
+            for kx in 0..g.kernel {
+                let (phase, shift) = g.column(kx);
+                let src = phases.row(phase, iy);
+                let cols = valid(g.out_width, shift, src.len());
+                let from = (cols.start as isize + shift) as usize;
+                axpy(&mut out[cols.clone()], w[ky * g.kernel + kx], &src[from..from + cols.len()]);
+            }
+        }
+    }
+}
+
+/// The input gradient of one plane: every output gradient spread back over the
+/// pixels it read. Stride 2 gathers into even/odd phase rows, then interleaves.
+#[inline(always)]
+fn grad_input_plane<T: Real>(gy: &[T], w: &[T], gx: &mut [T], g: &Geometry) {
+    let even_width = if g.stride == 1 { g.width } else { g.width.div_ceil(2) };
+    let odd_width = if g.stride == 1 { 0 } else { g.width / 2 };
+    let mut phases = vec![T::ZERO; g.height * (even_width + odd_width)];
+    let odd_base = g.height * even_width;
+    for oy in 0..g.out_height {
+        let grad = &gy[oy * g.out_width..(oy + 1) * g.out_width];
+        for ky in 0..g.kernel {
+            let Some(iy) = g.input_row(oy, ky) else { continue };
+            for kx in 0..g.kernel {
+                let (phase, shift) = g.column(kx);
+                let (start, len) = if phase == 0 {
+                    (iy * even_width, even_width)
+                } else {
+                    (odd_base + iy * odd_width, odd_width)
+                };
+                let cols = valid(g.out_width, shift, len);
+                let from = start + (cols.start as isize + shift) as usize;
+                axpy(
+                    &mut phases[from..from + cols.len()],
+                    w[ky * g.kernel + kx],
+                    &grad[cols],
+                );
+            }
+        }
+    }
+    if g.stride == 1 {
+        gx.copy_from_slice(&phases);
+        return;
+    }
+    for y in 0..g.height {
+        let row = &mut gx[y * g.width..(y + 1) * g.width];
+        for j in 0..even_width {
+            row[2 * j] = phases[y * even_width + j];
+        }
+        for j in 0..odd_width {
+            row[2 * j + 1] = phases[odd_base + y * odd_width + j];
+        }
+    }
+}
+
+/// Adds one plane's contribution to its channel's k×k weight gradient.
+#[inline(always)]
+fn grad_weight_plane<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], g: &Geometry) {
+    let phases = Phases::new(x, g);
+    for oy in 0..g.out_height {
+        let grad = &gy[oy * g.out_width..(oy + 1) * g.out_width];
+        for ky in 0..g.kernel {
+            let Some(iy) = g.input_row(oy, ky) else { continue };
+            for kx in 0..g.kernel {
+                let (phase, shift) = g.column(kx);
+                let src = phases.row(phase, iy);
+                let cols = valid(g.out_width, shift, src.len());
+                let from = (cols.start as isize + shift) as usize;
+                gw[ky * g.kernel + kx] += dot(&grad[cols.clone()], &src[from..from + cols.len()]).to_f64();
+            }
+        }
+    }
+}
+
+fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
+    let planes = x.len() / g.in_plane();
+    let mut y = vec![T::ZERO; planes * g.out_plane()];
+    let k2 = g.kernel * g.kernel;
+    y.par_chunks_mut(g.out_plane()).enumerate().for_each(|(p, out)| {
+        let c = p % g.channels;
+        let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
+        simd(|| forward_plane(input, &w[c * k2..(c + 1) * k2], out, g));
+    });
+    y
+}
+
+fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
+    let planes = gy.len() / g.out_plane();
+    let mut gx = vec![T::ZERO; planes * g.in_plane()];
+    let k2 = g.kernel * g.kernel;
+    gx.par_chunks_mut(g.in_plane()).enumerate().for_each(|(p, out)| {
+        let c = p % g.channels;
+        let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
+        simd(|| grad_input_plane(grad, &w[c * k2..(c + 1) * k2], out, g));
+    });
+    gx
+}
+
+fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
+    let batch = x.len() / (g.channels * g.in_plane());
+    let k2 = g.kernel * g.kernel;
+    let mut gw = vec![T::ZERO; g.channels * k2];
+    gw.par_chunks_mut(k2).enumerate().for_each(|(c, out)| {
+        let mut acc = vec![0f64; k2];
+        for b in 0..batch {
+            let p = b * g.channels + c;
+            let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
+            let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
+            simd(|| grad_weight_plane(input, grad, &mut acc, g));
+        }
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o = T::from_f64(a);
+        }
+    });
+    gw
+}
+
+
+/// `y = depthwise_conv(x, w)`: x `[B, C, H, W]`, w `[C, 1, k, k]`.
+pub struct DepthwiseConv {
+    pub stride: usize,
+}
+
+impl CustomOp2 for DepthwiseConv {
+    fn name(&self) -> &'static str {
+        "depthwise-conv"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = Geometry::new(l1.dims(), l2.dims()[2], self.stride);
+        let batch = l1.dims()[0];
+        by_dtype!(s1, "depthwise-conv", |T| {
+            let y = forward::<T>(slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, &g);
+            Ok((
+                T::to_cpu_storage_owned(y),
+                Shape::from((batch, g.channels, g.out_height, g.out_width)),
+            ))
+        })
+    }
+
+    fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, gy: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let gy = gy.contiguous()?;
+        let (_, _, height, width) = x.dims4()?;
+        let gx = gy.apply_op2_no_bwd(w, &DepthwiseGradInput {
+            stride: self.stride,
+            height,
+            width,
+        })?;
+        let gw = x.apply_op2_no_bwd(&gy, &DepthwiseGradWeight {
+            stride: self.stride,
+            kernel: w.dim(2)?,
+        })?;
+        Ok((Some(gx), Some(gw)))
+    }
+}
+
+/// `gx` from `(gy, w)`.
+pub struct DepthwiseGradInput {
+    pub stride: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl CustomOp2 for DepthwiseGradInput {
+    fn name(&self) -> &'static str {
+        "depthwise-conv-grad-input"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (batch, channels) = (l1.dims()[0], l1.dims()[1]);
+        let g = Geometry::new(&[batch, channels, self.height, self.width], l2.dims()[2], self.stride);
+        by_dtype!(s1, "depthwise-conv-grad-input", |T| {
+            let gx = grad_input::<T>(slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, &g);
+            Ok((
+                T::to_cpu_storage_owned(gx),
+                Shape::from((batch, channels, self.height, self.width)),
+            ))
+        })
+    }
+}
+
+/// `gw` from `(x, gy)`.
+pub struct DepthwiseGradWeight {
+    pub stride: usize,
+    pub kernel: usize,
+}
+
+impl CustomOp2 for DepthwiseGradWeight {
+    fn name(&self) -> &'static str {
+        "depthwise-conv-grad-weight"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = Geometry::new(l1.dims(), self.kernel, self.stride);
+        by_dtype!(s1, "depthwise-conv-grad-weight", |T| {
+            let gw = grad_weight::<T>(slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, &g);
+            Ok((
+                T::to_cpu_storage_owned(gw),
+                Shape::from((g.channels, 1, self.kernel, self.kernel)),
+            ))
+        })
+    }
+}
+
+/// Depthwise convolution of `x` `[B, C, H, W]` with `w` `[C, 1, k, k]`, padding k/2.
+pub fn depthwise_conv2d(x: &Tensor, w: &Tensor, stride: usize) -> Result<Tensor> {
+    x.contiguous()?.apply_op2(&w.contiguous()?, DepthwiseConv { stride })
+}

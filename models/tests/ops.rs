@@ -1,0 +1,210 @@
+//! Our kernels against candle's own implementation (forward and gradients, within
+//! 1e-4 relative) on awkward shapes, and against finite differences in f64.
+
+use candle_core::{DType, Device, Tensor, Var};
+use models::ops::{batch_norm_eval, batch_norm_train, conv2d, depthwise_conv2d};
+
+const CPU: Device = Device::Cpu;
+
+fn randn(shape: &[usize], dtype: DType) -> Tensor {
+    Tensor::randn(0f32, 1.0, shape, &CPU).unwrap().to_dtype(dtype).unwrap()
+}
+
+/// Largest difference relative to the largest reference magnitude.
+fn relative_error(ours: &Tensor, reference: &Tensor) -> f64 {
+    assert_eq!(ours.dims(), reference.dims());
+    let ours: Vec<f64> = ours.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let reference: Vec<f64> = reference.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let scale = reference.iter().fold(1e-12f64, |m, v| m.max(v.abs()));
+    ours.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / scale
+}
+
+/// Output and input gradients of `f` under the loss Σ f(inputs)·probe.
+fn run(f: &dyn Fn(&[Tensor]) -> Tensor, inputs: &[Tensor], probe: &Tensor) -> (Tensor, Vec<Tensor>) {
+    let vars: Vec<Var> = inputs.iter().map(|t| Var::from_tensor(t).unwrap()).collect();
+    let tensors: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+    let y = f(&tensors);
+    let grads = (&y * probe).unwrap().sum_all().unwrap().backward().unwrap();
+    let g = tensors.iter().map(|t| grads.get(t).expect("every input gets a gradient").clone()).collect();
+    (y, g)
+}
+
+fn compare(name: &str, ours: &dyn Fn(&[Tensor]) -> Tensor, stock: &dyn Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) {
+    let y = stock(inputs);
+    let probe = randn(y.dims(), DType::F32);
+    let (y_ours, g_ours) = run(ours, inputs, &probe);
+    let (y_stock, g_stock) = run(stock, inputs, &probe);
+    let e = relative_error(&y_ours, &y_stock);
+    assert!(e < 1e-4, "{name}: forward off by {e:e}");
+    for (i, (a, b)) in g_ours.iter().zip(&g_stock).enumerate() {
+        let e = relative_error(a, b);
+        assert!(e < 1e-4, "{name}: gradient of input {i} off by {e:e}");
+    }
+}
+
+/// Central differences in f64 for a sample of each input's entries.
+fn finite_differences(name: &str, f: &dyn Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) {
+    let inputs: Vec<Tensor> = inputs.iter().map(|t| t.to_dtype(DType::F64).unwrap()).collect();
+    let probe = randn(f(&inputs).dims(), DType::F64);
+    let (_, grads) = run(f, &inputs, &probe);
+    let loss = |inputs: &[Tensor]| -> f64 { (f(inputs) * &probe).unwrap().sum_all().unwrap().to_scalar().unwrap() };
+    // Small enough for truncation error, large enough that rounding of the summed
+    // loss (~1e-12) divided by the step stays below the tolerance.
+    let h = 1e-5;
+    for (i, input) in inputs.iter().enumerate() {
+        let values: Vec<f64> = input.flatten_all().unwrap().to_vec1().unwrap();
+        let grad: Vec<f64> = grads[i].flatten_all().unwrap().to_vec1().unwrap();
+        let step = (values.len() / 7).max(1);
+        for j in (0..values.len()).step_by(step) {
+            let at = |delta: f64| {
+                let mut v = values.clone();
+                v[j] += delta;
+                let mut moved = inputs.clone();
+                moved[i] = Tensor::from_vec(v, input.shape(), &CPU).unwrap();
+                loss(&moved)
+            };
+            let numeric = (at(h) - at(-h)) / (2.0 * h);
+            // Below 1e-2 the rounding of a loss summed over thousands of terms,
+            // divided by h, is what differs: an absolute floor of 1e-7.
+            let scale = numeric.abs().max(grad[j].abs()).max(1e-2);
+            assert!(
+                (numeric - grad[j]).abs() / scale < 1e-5,
+                "{name}: input {i}[{j}] backprop {} vs finite difference {numeric}",
+                grad[j]
+            );
+        }
+    }
+}
+
+/// candle 0.11.1's own conv backward computes the output padding from the height
+/// alone, so with stride 2 and height and width of different parity its input
+/// gradient has the wrong width and it fails. There, only finite differences judge.
+fn candle_can_differentiate(shape: &[usize; 4], stride: usize) -> bool {
+    stride == 1 || shape[2] % 2 == shape[3] % 2
+}
+
+/// (batch, channels, height, width): one channel, batch 1, odd and even sizes, many channels.
+const SHAPES: [[usize; 4]; 6] = [[1, 1, 5, 7], [2, 3, 9, 8], [2, 3, 10, 6], [3, 16, 13, 11], [2, 64, 6, 6], [1, 5, 1, 3]];
+
+#[test]
+fn depthwise_matches_candle_and_finite_differences() {
+    for shape in SHAPES {
+        for (kernel, stride) in [(3, 1), (3, 2), (5, 1), (5, 2), (1, 1), (7, 2)] {
+            let c = shape[1];
+            let x = randn(&shape, DType::F32);
+            let w = randn(&[c, 1, kernel, kernel], DType::F32);
+            let name = format!("depthwise {shape:?} k{kernel} s{stride}");
+            let ours = |t: &[Tensor]| depthwise_conv2d(&t[0], &t[1], stride).unwrap();
+            let stock = |t: &[Tensor]| t[0].conv2d(&t[1], kernel / 2, stride, 1, c).unwrap();
+            if candle_can_differentiate(&shape, stride) {
+                compare(&name, &ours, &stock, &[x.clone(), w.clone()]);
+            }
+            if shape[1] <= 16 {
+                finite_differences(&name, &ours, &[x, w]);
+            }
+        }
+    }
+}
+
+#[test]
+fn dense_conv_matches_candle_and_finite_differences() {
+    for shape in SHAPES {
+        for (out, kernel, stride) in [(4, 3, 1), (6, 3, 2), (3, 1, 1), (5, 1, 2), (2, 5, 2)] {
+            let x = randn(&shape, DType::F32);
+            let w = randn(&[out, shape[1], kernel, kernel], DType::F32);
+            let name = format!("conv {shape:?} -> {out} k{kernel} s{stride}");
+            let ours = |t: &[Tensor]| conv2d(&t[0], &t[1], stride).unwrap();
+            let stock = |t: &[Tensor]| t[0].conv2d(&t[1], kernel / 2, stride, 1, 1).unwrap();
+            if candle_can_differentiate(&shape, stride) {
+                compare(&name, &ours, &stock, &[x.clone(), w.clone()]);
+            }
+            if shape[1] <= 16 {
+                finite_differences(&name, &ours, &[x, w]);
+            }
+        }
+    }
+    // Big enough that images run one at a time on all threads (the other schedule).
+    let x = randn(&[2, 32, 40, 40], DType::F32);
+    let w = randn(&[96, 32, 3, 3], DType::F32);
+    let ours = |t: &[Tensor]| conv2d(&t[0], &t[1], 1).unwrap();
+    let stock = |t: &[Tensor]| t[0].conv2d(&t[1], 1, 1, 1, 1).unwrap();
+    compare("conv 32->96 at 40x40", &ours, &stock, &[x, w]);
+}
+
+/// BatchNorm with batch statistics, then optionally SiLU, from candle's tensor ops.
+fn stock_batch_norm(t: &[Tensor], silu: bool) -> Tensor {
+    let (x, gamma, beta) = (&t[0], &t[1], &t[2]);
+    let c = x.dim(1).unwrap();
+    let mean = x.mean_keepdim((0, 2, 3)).unwrap();
+    let centred = x.broadcast_sub(&mean).unwrap();
+    let var = centred.sqr().unwrap().mean_keepdim((0, 2, 3)).unwrap();
+    let z = centred
+        .broadcast_div(&(var + 1e-3).unwrap().sqrt().unwrap())
+        .unwrap()
+        .broadcast_mul(&gamma.reshape((1, c, 1, 1)).unwrap())
+        .unwrap()
+        .broadcast_add(&beta.reshape((1, c, 1, 1)).unwrap())
+        .unwrap();
+    if silu { z.silu().unwrap() } else { z }
+}
+
+#[test]
+fn batch_norm_matches_candle_and_finite_differences() {
+    for shape in SHAPES {
+        if shape[0] * shape[2] * shape[3] < 2 {
+            continue;
+        }
+        for silu in [false, true] {
+            let c = shape[1];
+            // Off-centre inputs check the variance's numerical care.
+            let x = (randn(&shape, DType::F32) * 3.0).unwrap().affine(1.0, 5.0).unwrap();
+            let gamma = randn(&[c], DType::F32);
+            let beta = randn(&[c], DType::F32);
+            let name = format!("batch norm {shape:?} silu={silu}");
+            let ours = |t: &[Tensor]| batch_norm_train(&t[0], &t[1], &t[2], 1e-3, silu).unwrap().0;
+            let stock = |t: &[Tensor]| stock_batch_norm(t, silu);
+            compare(&name, &ours, &stock, &[x.clone(), gamma.clone(), beta.clone()]);
+            if c <= 16 {
+                finite_differences(&name, &ours, &[x.clone(), gamma.clone(), beta.clone()]);
+            }
+            let (_, stats) = batch_norm_train(&x, &gamma, &beta, 1e-3, silu).unwrap();
+            let mean: Vec<f32> = x.mean_keepdim((0, 2, 3)).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            for (a, b) in stats.mean.iter().zip(mean) {
+                assert!((a - b as f64).abs() < 1e-4, "{name}: saved mean");
+            }
+        }
+    }
+}
+
+#[test]
+fn batch_norm_eval_uses_the_given_statistics() {
+    let x = randn(&[2, 4, 5, 5], DType::F32);
+    let gamma = randn(&[4], DType::F32);
+    let beta = randn(&[4], DType::F32);
+    let mean = randn(&[4], DType::F32);
+    let var = randn(&[4], DType::F32).abs().unwrap();
+    for silu in [false, true] {
+        let ours = batch_norm_eval(&x, &gamma, &beta, &mean, &var, 1e-3, silu).unwrap();
+        let per = |t: &Tensor| t.reshape((1, 4, 1, 1)).unwrap();
+        let z = x
+            .broadcast_sub(&per(&mean))
+            .unwrap()
+            .broadcast_div(&per(&(&var + 1e-3).unwrap().sqrt().unwrap()))
+            .unwrap()
+            .broadcast_mul(&per(&gamma))
+            .unwrap()
+            .broadcast_add(&per(&beta))
+            .unwrap();
+        let reference = if silu { z.silu().unwrap() } else { z };
+            assert!(relative_error(&ours, &reference) < 1e-5);
+    }
+}
+
+#[test]
+fn fast_exp_is_accurate() {
+    let xs: Vec<f32> = (-2000..=2000).map(|i| i as f32 * 0.04).collect();
+    for x in xs {
+        let (ours, exact) = (models::ops::exp_f32(x) as f64, (x as f64).exp());
+        assert!((ours - exact).abs() / exact < 3e-7, "exp({x}) = {ours}, not {exact}");
+    }
+}
