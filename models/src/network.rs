@@ -8,6 +8,7 @@ use space::ArchSpec;
 
 use crate::error::ModelError;
 use crate::layers::{Pass, Sequence, drop_path};
+use crate::ops::OpSet;
 use crate::params::ParamStore;
 
 /// One MBConv or Fused-MBConv block: its layers, then the shortcut if it has one.
@@ -41,6 +42,7 @@ pub struct EfficientNet {
     classifier: Sequence,
     params: ParamStore,
     rng: Mutex<StdRng>,
+    ops: OpSet,
 }
 
 impl std::fmt::Debug for EfficientNet {
@@ -103,6 +105,7 @@ impl EfficientNet {
             classifier,
             params,
             rng,
+            ops: OpSet::default(),
         })
     }
 
@@ -112,6 +115,16 @@ impl EfficientNet {
 
     pub fn params(&self) -> &ParamStore {
         &self.params
+    }
+
+    /// The kernels the layers use ([`OpSet::Fast`] unless changed).
+    pub fn ops(&self) -> OpSet {
+        self.ops
+    }
+
+    /// Switches between our kernels and candle's stock layers; the weights are shared.
+    pub fn set_ops(&mut self, ops: OpSet) {
+        self.ops = ops;
     }
 
     pub fn device(&self) -> &Device {
@@ -138,6 +151,7 @@ impl EfficientNet {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut pass = Pass {
             train,
+            ops: self.ops,
             rng: &mut rng,
         };
         let mut h = self.stem.forward(x, &mut pass)?;

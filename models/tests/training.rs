@@ -189,3 +189,41 @@ fn the_same_seed_builds_and_trains_the_same_network() {
     assert_eq!(out(11), out(11));
     assert_ne!(out(11), out(12));
 }
+
+/// The whole network with our kernels against candle's stock layers: same logits,
+/// same gradients, same running statistics.
+#[test]
+fn fast_and_stock_ops_agree_on_the_whole_network() {
+    use models::ops::OpSet;
+    let (x, y) = batch(6, DType::F32);
+    let run = |ops: OpSet| {
+        let mut model = EfficientNet::new(&deterministic_tiny_spec(), 21, &Device::Cpu).unwrap();
+        model.set_ops(ops);
+        let logits = model.forward_t(&x, true).unwrap();
+        let grads = cross_entropy(&logits, &y).unwrap().backward().unwrap();
+        let eval = model.forward_t(&x, false).unwrap();
+        let tensors: Vec<Tensor> = model
+            .params()
+            .params()
+            .iter()
+            .map(|p| match grads.get(p.var.as_tensor()) {
+                Some(g) => g.clone(),
+                None => p.var.as_tensor().clone(), // buffers: the running statistics
+            })
+            .collect();
+        (logits, eval, tensors)
+    };
+    let (fast, stock) = (run(OpSet::Fast), run(OpSet::Stock));
+    let close = |a: &Tensor, b: &Tensor, what: &str| {
+        let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        // Some gradients are zero in exact arithmetic (a shift that a later
+        // BatchNorm removes); there the floor of 1e-3 makes the bound absolute, 1e-7.
+        let scale = b.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap().max(1e-3);
+        assert!(diff / scale < 1e-4, "{what}: {diff} of {scale}");
+    };
+    close(&fast.0, &stock.0, "training logits");
+    close(&fast.1, &stock.1, "evaluation logits");
+    for (i, (a, b)) in fast.2.iter().zip(&stock.2).enumerate() {
+        close(a, b, &format!("tensor {i}"));
+    }
+}

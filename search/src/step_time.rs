@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::loss::cross_entropy;
+use models::ops::OpSet;
 use models::{EfficientNet, Optimizer, RmsProp, RmsPropConfig};
 use serde::Serialize;
 use space::ArchSpec;
@@ -20,6 +21,8 @@ pub struct StepTimer {
     /// Untimed steps first: allocation and caches settle.
     pub warmup: usize,
     pub seed: u64,
+    /// Our kernels or candle's stock layers.
+    pub ops: OpSet,
 }
 
 /// What a timing run measured.
@@ -55,7 +58,8 @@ impl StepTimer {
     ) -> Result<StepTimes, models::ModelError> {
         spec.check_image_size("size", self.size)?;
         let rss_before_bytes = memory_status("VmRSS");
-        let model = EfficientNet::new(spec, self.seed, device)?;
+        let mut model = EfficientNet::new(spec, self.seed, device)?;
+        model.set_ops(self.ops);
         let mut optimizer = RmsProp::new(model.params(), RmsPropConfig::default())?;
         let x = Tensor::randn(
             0f32,

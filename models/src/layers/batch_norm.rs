@@ -1,7 +1,8 @@
 //! Batch normalisation over (batch, height, width), per channel.
 
-use candle_core::{D, Result, Tensor, Var};
+use candle_core::{Result, Tensor, Var};
 
+use crate::ops::{self, OpSet};
 use crate::params::{ParamStore, Role};
 
 /// The official EfficientNet settings: eps 1e-3, momentum 0.9 in Keras terms, which
@@ -37,8 +38,26 @@ impl BatchNorm {
     }
 
     /// In training, normalises with the batch's statistics and moves the running
-    /// ones towards them; in evaluation, uses the running ones.
-    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+    /// ones towards them; in evaluation, uses the running ones. `silu` applies SiLU
+    /// to the result (fused into one pass by the fast kernels).
+    pub fn forward(&self, x: &Tensor, train: bool, silu: bool, ops: OpSet) -> Result<Tensor> {
+        if ops.fast_for(x.device(), x.dtype()) {
+            let (gamma, beta) = (self.weight.as_tensor(), self.bias.as_tensor());
+            if !train {
+                let (mean, var) = (self.running_mean.as_tensor(), self.running_var.as_tensor());
+                return ops::batch_norm_eval(x, gamma, beta, mean, var, BN_EPS, silu);
+            }
+            let (y, stats) = ops::batch_norm_train(x, gamma, beta, BN_EPS, silu)?;
+            let as_tensor = |v: Vec<f64>| Tensor::from_vec(v, stats.mean.len(), x.device())?.to_dtype(x.dtype());
+            self.update_running(&as_tensor(stats.mean.clone())?, &as_tensor(stats.var.clone())?, stats.count)?;
+            return Ok(y);
+        }
+        let y = self.stock_forward(x, train)?;
+        if silu { y.silu() } else { Ok(y) }
+    }
+
+    /// BatchNorm from candle's tensor operations.
+    fn stock_forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let channels = self.weight.dim(0)?;
         let per_channel = |t: &Tensor| t.reshape((1, channels, 1, 1));
         let (mean, var) = if train {
@@ -48,10 +67,7 @@ impl BatchNorm {
             self.update_running(&mean, &var, x.elem_count() / channels)?;
             (mean, var)
         } else {
-            (
-                per_channel(&self.running_mean)?,
-                per_channel(&self.running_var)?,
-            )
+            (per_channel(&self.running_mean)?, per_channel(&self.running_var)?)
         };
         let scale = per_channel(&self.weight)?.broadcast_div(&(var + BN_EPS)?.sqrt()?)?;
         x.broadcast_sub(&mean)?
@@ -61,7 +77,7 @@ impl BatchNorm {
 
     /// Running statistics take the unbiased batch variance, as PyTorch's do.
     fn update_running(&self, mean: &Tensor, var: &Tensor, count: usize) -> Result<()> {
-        let flat = |t: &Tensor| t.detach().flatten_from(D::Minus(4));
+        let flat = |t: &Tensor| t.detach().flatten_all();
         let unbias = count as f64 / (count.max(2) - 1) as f64;
         let m = BN_MOMENTUM;
         let new_mean = ((self.running_mean.as_tensor() * (1.0 - m))? + (flat(mean)? * m)?)?;

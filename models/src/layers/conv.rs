@@ -2,6 +2,7 @@
 
 use candle_core::{Result, Tensor, Var};
 
+use crate::ops::{self, OpSet};
 use crate::params::ParamStore;
 
 pub struct Conv2d {
@@ -30,8 +31,18 @@ impl Conv2d {
 
     /// Padding k/2 on every side gives `ceil(side / stride)` for odd kernels, the
     /// size the analytics assume.
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let kernel = self.weight.dim(2)?;
-        x.conv2d(&self.weight, kernel / 2, self.stride, 1, self.groups)
+    pub fn forward(&self, x: &Tensor, ops: OpSet) -> Result<Tensor> {
+        let w = self.weight.as_tensor();
+        if ops.fast_for(x.device(), x.dtype()) {
+            let (out, per_group) = (w.dim(0)?, w.dim(1)?);
+            if self.groups == 1 {
+                return ops::conv2d(x, w, self.stride);
+            }
+            if per_group == 1 && out == self.groups {
+                return ops::depthwise_conv2d(x, w, self.stride);
+            }
+        }
+        let kernel = w.dim(2)?;
+        x.conv2d(w, kernel / 2, self.stride, 1, self.groups)
     }
 }

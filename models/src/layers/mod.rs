@@ -15,12 +15,14 @@ pub use squeeze_excite::SqueezeExcite;
 use candle_core::{Result, Tensor};
 use rand::rngs::StdRng;
 
+use crate::ops::OpSet;
 use crate::params::ParamStore;
 
-/// What a forward pass needs besides its input: the mode, and the generator that
-/// draws stochastic-depth and dropout masks.
+/// What a forward pass needs besides its input: the mode, the kernels to use, and
+/// the generator that draws stochastic-depth and dropout masks.
 pub struct Pass<'a> {
     pub train: bool,
+    pub ops: OpSet,
     pub rng: &'a mut StdRng,
 }
 
@@ -80,8 +82,8 @@ impl Layer {
 
     pub fn forward(&self, x: &Tensor, pass: &mut Pass) -> Result<Tensor> {
         match self {
-            Layer::Conv(conv) => conv.forward(x),
-            Layer::BatchNorm(bn) => bn.forward(x, pass.train),
+            Layer::Conv(conv) => conv.forward(x, pass.ops),
+            Layer::BatchNorm(bn) => bn.forward(x, pass.train, false, pass.ops),
             Layer::Silu => x.silu(),
             Layer::SqueezeExcite(se) => se.forward(x),
             Layer::GlobalPool => x.mean((2, 3)),

@@ -6,6 +6,7 @@ use search::Failure;
 use search::inputs::load_arch;
 use search::step_time::StepTimer;
 use search::table::bytes;
+use models::ops::OpSet;
 use space::estimate_training_memory;
 
 use super::print_json;
@@ -29,6 +30,9 @@ pub struct BenchStepArgs {
     /// `cpu`, `cuda` or `cuda:N`.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// `fast` (our kernels) or `stock` (candle-nn's layers, for comparison).
+    #[arg(long, default_value = "fast")]
+    ops: OpSet,
     /// Seed of the weights.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -51,10 +55,11 @@ pub fn run(args: BenchStepArgs) -> Result<(), Failure> {
         steps: args.steps as usize,
         warmup: args.warmup,
         seed: args.seed,
+        ops: args.ops,
     };
     eprintln!(
-        "timing {} training steps of {} (batch {}, {} px, {}) after {} warm-up",
-        timer.steps, spec.name, timer.batch, timer.size, args.device, timer.warmup
+        "timing {} training steps of {} (batch {}, {} px, {}, {:?} ops) after {} warm-up",
+        timer.steps, spec.name, timer.batch, timer.size, args.device, args.ops, timer.warmup
     );
     let times = timer
         .run(&spec, &device, |e| {
@@ -74,6 +79,7 @@ pub fn run(args: BenchStepArgs) -> Result<(), Failure> {
     if args.json {
         let mut value = serde_json::to_value(&times).expect("step times serialise");
         value["device"] = args.device.clone().into();
+        value["ops"] = format!("{:?}", args.ops).to_lowercase().into();
         value["estimated_memory_bytes"] = estimate.total.into();
         print_json(&value);
         return Ok(());
