@@ -5,6 +5,7 @@
 //! ([`space::BlockSpec::layers`]), so its parameter count equals the analytic one
 //! by construction, and a test holds it to that.
 
+pub mod allocator;
 pub mod checkpoint;
 pub mod device;
 pub mod error;

@@ -38,6 +38,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    models::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Arch(command)) => arch::run(command),

@@ -69,7 +69,9 @@ impl Optimizer for RmsProp {
             let Some(grad) = grads.get(slot.var.as_tensor()) else {
                 continue;
             };
-            let w = slot.var.as_tensor();
+            // Detached: state computed from a tracked weight would chain every step's
+            // graph to the next and keep them all alive.
+            let w = &slot.var.as_tensor().detach();
             let grad = if slot.decay && c.weight_decay > 0.0 {
                 (grad + (w * c.weight_decay)?)?
             } else {
@@ -91,5 +93,28 @@ impl Optimizer for RmsProp {
 
     fn set_learning_rate(&mut self, lr: f64) {
         self.config.lr = lr;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{DType, Device};
+
+    use super::*;
+    use crate::params::Role;
+
+    /// State built from a weight that still tracked its graph once chained every
+    /// step's graph to the next, so memory grew by a step's activations per step.
+    #[test]
+    fn state_does_not_hold_on_to_graphs() {
+        let mut store = ParamStore::new(0, &Device::Cpu, DType::F32);
+        let w = store.conv_weight("w".into(), &[4, 3, 3, 3], 1).unwrap();
+        store.constant("b".into(), 4, 0.0, Role::NoDecay).unwrap();
+        let mut opt = RmsProp::new(&store, RmsPropConfig::default()).unwrap();
+        for _ in 0..3 {
+            let loss = w.as_tensor().sqr().unwrap().sum_all().unwrap();
+            opt.step(&loss.backward().unwrap()).unwrap();
+        }
+        assert!(opt.mean_square.iter().chain(&opt.momentum).all(|t| !t.track_op()));
     }
 }

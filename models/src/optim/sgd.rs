@@ -55,7 +55,9 @@ impl Optimizer for Sgd {
             let Some(grad) = grads.get(slot.var.as_tensor()) else {
                 continue;
             };
-            let w = slot.var.as_tensor();
+            // Detached: state computed from a tracked weight would chain every step's
+            // graph to the next and keep them all alive.
+            let w = &slot.var.as_tensor().detach();
             let grad = if slot.decay && c.weight_decay > 0.0 {
                 (grad + (w * c.weight_decay)?)?
             } else {
