@@ -69,9 +69,10 @@ impl Optimizer for RmsProp {
             let Some(grad) = grads.get(slot.var.as_tensor()) else {
                 continue;
             };
-            // Detached: state computed from a tracked weight would chain every step's
+            // Detached: state computed from a tracked weight or gradient (candle's
+            // backward can build gradients from variables) would chain every step's
             // graph to the next and keep them all alive.
-            let w = &slot.var.as_tensor().detach();
+            let (w, grad) = (&slot.var.as_tensor().detach(), &grad.detach());
             let grad = if slot.decay && c.weight_decay > 0.0 {
                 (grad + (w * c.weight_decay)?)?
             } else {
