@@ -5,7 +5,6 @@
 //! ([`space::BlockSpec::layers`]), so its parameter count equals the analytic one
 //! by construction, and a test holds it to that.
 
-pub mod allocator;
 pub mod checkpoint;
 pub mod device;
 pub mod error;
@@ -14,6 +13,7 @@ pub mod network;
 pub mod ops;
 pub mod optim;
 pub mod params;
+pub mod runtime;
 
 pub use checkpoint::{load_checkpoint, load_weights, save_checkpoint};
 pub use device::parse_device;

@@ -3,6 +3,7 @@
 
 pub mod failure;
 pub mod inputs;
+pub mod op_time;
 pub mod step_time;
 pub mod table;
 

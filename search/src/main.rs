@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 
-use commands::{arch, bench_step, scale, screen, space_cmd};
+use commands::{arch, bench_op, bench_step, scale, screen, space_cmd};
 
 /// Training-aware neural architecture search for EfficientNetV2-style networks.
 ///
@@ -30,6 +30,8 @@ enum Command {
     Arch(arch::ArchCommand),
     /// Time full training steps (forward, loss, backward, RMSProp update) of a network.
     BenchStep(bench_step::BenchStepArgs),
+    /// Time one operation forward and backward (the flags of `timm_step.py --op`).
+    BenchOp(bench_op::BenchOpArgs),
     /// Scale a base network in width, depth and resolution, or into an S/M/L family.
     Scale(scale::ScaleArgs),
     /// Inspect search spaces.
@@ -38,11 +40,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    models::allocator::keep_freed_memory();
+    models::runtime::tune_for_training();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Arch(command)) => arch::run(command),
         Some(Command::BenchStep(args)) => bench_step::run(args),
+        Some(Command::BenchOp(args)) => bench_op::run(args),
         Some(Command::Scale(args)) => scale::run(args),
         Some(Command::Space(command)) => space_cmd::run(command),
         None => screen::run(cli.search),

@@ -114,9 +114,23 @@ impl Sequence {
         Ok(Sequence(layers))
     }
 
+    /// Runs the layers in order; a BatchNorm followed by a SiLU runs as one fused
+    /// layer.
     pub fn forward(&self, x: &Tensor, pass: &mut Pass) -> Result<Tensor> {
-        self.0
-            .iter()
-            .try_fold(x.clone(), |h, layer| layer.forward(&h, pass))
+        let mut h = x.clone();
+        let mut i = 0;
+        while i < self.0.len() {
+            match (&self.0[i], self.0.get(i + 1)) {
+                (Layer::BatchNorm(bn), Some(Layer::Silu)) => {
+                    h = bn.forward(&h, pass.train, true, pass.ops)?;
+                    i += 2;
+                }
+                (layer, _) => {
+                    h = layer.forward(&h, pass)?;
+                    i += 1;
+                }
+            }
+        }
+        Ok(h)
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::{WithDType, CpuStorage, CustomOp1, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::real::{Real, by_dtype, simd, slice};
+use super::real::{Real, by_dtype, kernel, slice};
 
 /// Per-channel statistics of one batch.
 #[derive(Clone, Debug, Default)]
@@ -43,31 +43,42 @@ fn planes_of<T>(x: &[T], d: Dims, c: usize) -> impl Iterator<Item = &[T]> {
     x.chunks(d.plane).skip(c).step_by(d.channels)
 }
 
+/// Sum with sixteen partial sums over fixed-size chunks, so the compiler keeps
+/// vector accumulators.
 #[inline(always)]
 fn sum<T: Real>(values: &[T]) -> T {
-    let mut acc = [T::ZERO; 8];
-    let chunks = values.chunks_exact(8);
+    let mut acc = [T::ZERO; 16];
+    let chunks = values.chunks_exact(16);
     let rest = chunks.remainder();
     for chunk in chunks {
-        for j in 0..8 {
+        let chunk: &[T; 16] = chunk.try_into().expect("chunks of 16");
+        for j in 0..16 {
             acc[j] += chunk[j];
         }
     }
     rest.iter().fold(acc.iter().fold(T::ZERO, |s, &v| s + v), |s, &v| s + v)
 }
 
-#[inline(always)]
+kernel! {
+fn plane_sum<T: Real>(values: &[T]) -> T {
+    sum(values)
+}
+}
+
+kernel! {
 fn squared_deviation<T: Real>(values: &[T], mean: T) -> T {
-    let mut acc = [T::ZERO; 8];
-    let chunks = values.chunks_exact(8);
+    let mut acc = [T::ZERO; 16];
+    let chunks = values.chunks_exact(16);
     let rest = chunks.remainder();
     for chunk in chunks {
-        for j in 0..8 {
+        let chunk: &[T; 16] = chunk.try_into().expect("chunks of 16");
+        for j in 0..16 {
             let d = chunk[j] - mean;
             acc[j] += d * d;
         }
     }
     rest.iter().fold(acc.iter().fold(T::ZERO, |s, &v| s + v), |s, &v| s + (v - mean) * (v - mean))
+}
 }
 
 /// Mean and biased variance per channel, two passes for accuracy.
@@ -76,10 +87,10 @@ fn statistics<T: Real>(x: &[T], d: Dims) -> Stats {
     let per_channel: Vec<(f64, f64)> = (0..d.channels)
         .into_par_iter()
         .map(|c| {
-            let total: f64 = planes_of(x, d, c).map(|p| simd(|| sum(p)).to_f64()).sum();
+            let total: f64 = planes_of(x, d, c).map(|p| plane_sum(p).to_f64()).sum();
             let mean = total / count as f64;
             let m = T::from_f64(mean);
-            let dev: f64 = planes_of(x, d, c).map(|p| simd(|| squared_deviation(p, m)).to_f64()).sum();
+            let dev: f64 = planes_of(x, d, c).map(|p| squared_deviation(p, m).to_f64()).sum();
             (mean, dev / count as f64)
         })
         .collect();
@@ -97,23 +108,27 @@ fn affine(stats: &Stats, gamma: &[f64], beta: &[f64], eps: f64) -> (Vec<f64>, Ve
     (scale, shift)
 }
 
+kernel! {
+/// `out = a·x + b`, then SiLU if asked.
+fn normalize_plane<T: Real>(out: &mut [T], input: &[T], a: T, b: T, silu: bool) {
+    if silu {
+        for (o, &v) in out.iter_mut().zip(input) {
+            let z = a * v + b;
+            *o = z * z.sigmoid();
+        }
+    } else {
+        for (o, &v) in out.iter_mut().zip(input) {
+            *o = a * v + b;
+        }
+    }
+}
+}
+
 fn normalize<T: Real>(x: &[T], d: Dims, scale: &[f64], shift: &[f64], silu: bool) -> Vec<T> {
     let mut y = vec![T::ZERO; x.len()];
     y.par_chunks_mut(d.plane).zip(x.par_chunks(d.plane)).enumerate().for_each(|(p, (out, input))| {
         let c = p % d.channels;
-        let (a, b) = (T::from_f64(scale[c]), T::from_f64(shift[c]));
-        simd(|| {
-            if silu {
-                for (o, &v) in out.iter_mut().zip(input) {
-                    let z = a * v + b;
-                    *o = z * z.sigmoid();
-                }
-            } else {
-                for (o, &v) in out.iter_mut().zip(input) {
-                    *o = a * v + b;
-                }
-            }
-        });
+        normalize_plane(out, input, T::from_f64(scale[c]), T::from_f64(shift[c]), silu);
     });
     y
 }
@@ -210,11 +225,63 @@ fn grad_z<T: Real>(gy: T, z: T, silu: bool) -> T {
     }
 }
 
+kernel! {
+/// One plane's `Σ gz` and `Σ gz·(x − mean)`, where `gz` is the gradient at the
+/// BatchNorm output `z = a·x + b`.
+fn grad_sums_plane<T: Real>(xs: &[T], gs: &[T], a: T, b: T, mean: T, silu: bool) -> (T, T) {
+    // Sixteen lanes of partial sums over fixed-size chunks: no bounds checks, so
+    // the loop becomes vector code.
+    let (mut s1, mut s2) = ([T::ZERO; 16], [T::ZERO; 16]);
+    let (xc, gc) = (xs.chunks_exact(16), gs.chunks_exact(16));
+    let (xr, gr) = (xc.remainder(), gc.remainder());
+    for (x16, g16) in xc.zip(gc) {
+        let x16: &[T; 16] = x16.try_into().expect("chunks of 16");
+        let g16: &[T; 16] = g16.try_into().expect("chunks of 16");
+        for j in 0..16 {
+            let gz = grad_z(g16[j], a * x16[j] + b, silu);
+            s1[j] += gz;
+            s2[j] += gz * (x16[j] - mean);
+        }
+    }
+    let (mut t1, mut t2) = (sum(&s1), sum(&s2));
+    for (&v, &g) in xr.iter().zip(gr) {
+        let gz = grad_z(g, a * v + b, silu);
+        t1 += gz;
+        t2 += gz * (v - mean);
+    }
+    (t1, t2)
+}
+}
+
+kernel! {
+/// `gx = coeff·(gz − mean(gz) − x̂·mean(gz·x̂))` for one plane.
+fn grad_input_plane<T: Real>(
+    out: &mut [T],
+    xs: &[T],
+    gs: &[T],
+    a: T,
+    b: T,
+    mean: T,
+    invstd: T,
+    coeff: T,
+    mean_gz: T,
+    mean_gz_xhat: T,
+    silu: bool,
+) {
+    for ((o, &v), &g) in out.iter_mut().zip(xs).zip(gs) {
+        let gz = grad_z(g, a * v + b, silu);
+        let xhat = (v - mean) * invstd;
+        *o = coeff * (gz - mean_gz - xhat * mean_gz_xhat);
+    }
+}
+}
+
 impl BatchNormBackward {
     fn run<T: Real>(&self, x: &[T], gy: &[T], d: Dims) -> Vec<T> {
         let (scale, shift) = affine(&self.stats, &self.gamma, &self.beta, self.eps);
         let silu = self.silu;
-        // Per channel: Σ gz and Σ gz·x̂ (x̂ = (x − mean)·invstd).
+        let invstd: Vec<f64> = self.stats.var.iter().map(|v| 1.0 / (v + self.eps).sqrt()).collect();
+        // Per channel: Σ gz and Σ gz·x̂.
         let sums: Vec<(f64, f64)> = (0..d.channels)
             .into_par_iter()
             .map(|c| {
@@ -222,20 +289,11 @@ impl BatchNormBackward {
                 let mean = T::from_f64(self.stats.mean[c]);
                 let (mut sum_gz, mut sum_gz_x) = (0f64, 0f64);
                 for (xs, gs) in planes_of(x, d, c).zip(planes_of(gy, d, c)) {
-                    let (s1, s2) = simd(|| {
-                        let (mut s1, mut s2) = ([T::ZERO; 8], [T::ZERO; 8]);
-                        for (i, (&v, &g)) in xs.iter().zip(gs).enumerate() {
-                            let gz = grad_z(g, a * v + b, silu);
-                            s1[i % 8] += gz;
-                            s2[i % 8] += gz * (v - mean);
-                        }
-                        (sum(&s1), sum(&s2))
-                    });
+                    let (s1, s2) = grad_sums_plane(xs, gs, a, b, mean, silu);
                     sum_gz += s1.to_f64();
                     sum_gz_x += s2.to_f64();
                 }
-                let invstd = 1.0 / (self.stats.var[c] + self.eps).sqrt();
-                (sum_gz, sum_gz_x * invstd)
+                (sum_gz, sum_gz_x * invstd[c])
             })
             .collect();
         let n = self.stats.count as f64;
@@ -245,20 +303,20 @@ impl BatchNormBackward {
             .enumerate()
             .for_each(|(p, (out, (xs, gs)))| {
                 let c = p % d.channels;
-                let invstd = 1.0 / (self.stats.var[c] + self.eps).sqrt();
-                let (a, b) = (T::from_f64(scale[c]), T::from_f64(shift[c]));
-                let mean = T::from_f64(self.stats.mean[c]);
-                let coeff = T::from_f64(self.gamma[c] * invstd);
-                let mean_gz = T::from_f64(sums[c].0 / n);
-                let mean_gz_xhat = T::from_f64(sums[c].1 / n);
-                let inv = T::from_f64(invstd);
-                simd(|| {
-                    for ((o, &v), &g) in out.iter_mut().zip(xs).zip(gs) {
-                        let gz = grad_z(g, a * v + b, silu);
-                        let xhat = (v - mean) * inv;
-                        *o = coeff * (gz - mean_gz - xhat * mean_gz_xhat);
-                    }
-                });
+                let f = T::from_f64;
+                grad_input_plane(
+                    out,
+                    xs,
+                    gs,
+                    f(scale[c]),
+                    f(shift[c]),
+                    f(self.stats.mean[c]),
+                    f(invstd[c]),
+                    f(self.gamma[c] * invstd[c]),
+                    f(sums[c].0 / n),
+                    f(sums[c].1 / n),
+                    silu,
+                );
             });
         let dgamma = sums.iter().map(|s| s.1).collect();
         let dbeta = sums.iter().map(|s| s.0).collect();

@@ -4,15 +4,16 @@
 //! crate, and gradients are folded back (col2im). Columns are rebuilt in the
 //! backward pass rather than kept, which saves their memory for one more unfold.
 //!
-//! Large products run one image at a time on all cores (gemm's own threads); small
-//! ones, as in late stages at 4×4 pixels, run one image per core.
+//! Images run one per core; only when there are fewer images than cores does a
+//! large product run on all cores (gemm's own threads).
 
 use candle_core::{WithDType, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::real::{Real, by_dtype, simd, slice};
+use super::real::{Real, by_dtype, kernel, slice};
 
-/// Below this many multiply-adds per image, images run in parallel instead.
+/// Below this many multiply-adds per image, images run in parallel even when
+/// there are fewer of them than cores.
 const PER_IMAGE_PARALLEL_MACS: usize = 1 << 22;
 
 #[derive(Clone, Copy, Debug)]
@@ -68,8 +69,11 @@ impl Geometry {
         self.kernel == 1 && self.stride == 1
     }
 
+    /// One image per core whenever there are enough images: measured on V2-S
+    /// (batch 16, 128 px, 2 cores), 15% faster per step than running gemm's own
+    /// threads image by image, which synchronise after every product.
     fn parallel_images(&self) -> bool {
-        self.out_channels * self.rows() * self.cols() < PER_IMAGE_PARALLEL_MACS
+        self.batch >= rayon::current_num_threads() || self.out_channels * self.rows() * self.cols() < PER_IMAGE_PARALLEL_MACS
     }
 
     /// For output index `o` along an axis of input length `len` and kernel offset
@@ -90,73 +94,78 @@ fn valid(out: usize, stride: usize, shift: isize, len: usize) -> std::ops::Range
     (lo as usize).min(hi as usize)..hi as usize
 }
 
-/// Unfolds one image `[Ci, H, W]` into columns `[Ci·k·k, Ho·Wo]`.
-#[inline(always)]
-fn im2col<T: Real>(x: &[T], cols: &mut [T], g: &Geometry) {
-    let n = g.cols();
+kernel! {
+/// Row `r` of the column matrix: input channel `r / k²` shifted by `(ky, kx)`.
+fn im2col_row<T: Real>(row: &mut [T], x: &[T], r: usize, g: &Geometry) {
     let k = g.kernel;
-    cols.par_chunks_mut(n).enumerate().for_each(|(r, row)| {
-        let (ci, ky, kx) = (r / (k * k), (r / k) % k, r % k);
-        let plane = &x[ci * g.height * g.width..(ci + 1) * g.height * g.width];
-        let shift = kx as isize - (k / 2) as isize;
-        let cols_ok = valid(g.out_width, g.stride, shift, g.width);
-        simd(|| {
+    let (ci, ky, kx) = (r / (k * k), (r / k) % k, r % k);
+    let plane = &x[ci * g.height * g.width..(ci + 1) * g.height * g.width];
+    let shift = kx as isize - (k / 2) as isize;
+    let cols_ok = valid(g.out_width, g.stride, shift, g.width);
+    for oy in 0..g.out_height {
+        let out = &mut row[oy * g.out_width..(oy + 1) * g.out_width];
+        let Some(iy) = g.input_index(oy, ky, g.height) else {
+            out.fill(T::ZERO);
+            continue;
+        };
+        let src = &plane[iy * g.width..(iy + 1) * g.width];
+        out[..cols_ok.start].fill(T::ZERO);
+        out[cols_ok.end..].fill(T::ZERO);
+        if g.stride == 1 {
+            let from = (cols_ok.start as isize + shift) as usize;
+            out[cols_ok.clone()].copy_from_slice(&src[from..from + cols_ok.len()]);
+        } else {
+            for ox in cols_ok.clone() {
+                out[ox] = src[(ox as isize * g.stride as isize + shift) as usize];
+            }
+        }
+    }
+}
+}
+
+/// Unfolds one image `[Ci, H, W]` into columns `[Ci·k·k, Ho·Wo]`.
+fn im2col<T: Real>(x: &[T], cols: &mut [T], g: &Geometry) {
+    cols.par_chunks_mut(g.cols())
+        .enumerate()
+        .for_each(|(r, row)| im2col_row(row, x, r, g));
+}
+
+kernel! {
+/// Input channel `ci`'s gradient plane from its k² column rows.
+fn col2im_plane<T: Real>(plane: &mut [T], cols: &[T], ci: usize, g: &Geometry) {
+    let (n, k) = (g.cols(), g.kernel);
+    plane.fill(T::ZERO);
+    for ky in 0..k {
+        for kx in 0..k {
+            let row = &cols[((ci * k + ky) * k + kx) * n..][..n];
+            let shift = kx as isize - (k / 2) as isize;
+            let cols_ok = valid(g.out_width, g.stride, shift, g.width);
             for oy in 0..g.out_height {
-                let out = &mut row[oy * g.out_width..(oy + 1) * g.out_width];
-                let Some(iy) = g.input_index(oy, ky, g.height) else {
-                    out.fill(T::ZERO);
-                    continue;
-                };
-                let src = &plane[iy * g.width..(iy + 1) * g.width];
-                out[..cols_ok.start].fill(T::ZERO);
-                out[cols_ok.end..].fill(T::ZERO);
+                let Some(iy) = g.input_index(oy, ky, g.height) else { continue };
+                let dst = &mut plane[iy * g.width..(iy + 1) * g.width];
+                let src = &row[oy * g.out_width..(oy + 1) * g.out_width];
                 if g.stride == 1 {
                     let from = (cols_ok.start as isize + shift) as usize;
-                    out[cols_ok.clone()].copy_from_slice(&src[from..from + cols_ok.len()]);
+                    for (d, s) in dst[from..from + cols_ok.len()].iter_mut().zip(&src[cols_ok.clone()]) {
+                        *d += *s;
+                    }
                 } else {
                     for ox in cols_ok.clone() {
-                        out[ox] = src[(ox as isize * g.stride as isize + shift) as usize];
+                        dst[(ox as isize * g.stride as isize + shift) as usize] += src[ox];
                     }
                 }
             }
-        });
-    });
+        }
+    }
+}
 }
 
 /// Folds column gradients `[Ci·k·k, Ho·Wo]` back onto one image's gradient
 /// `[Ci, H, W]` (overwritten).
-#[inline(always)]
 fn col2im<T: Real>(cols: &[T], gx: &mut [T], g: &Geometry) {
-    let n = g.cols();
-    let k = g.kernel;
-    let plane_len = g.height * g.width;
-    gx.par_chunks_mut(plane_len).enumerate().for_each(|(ci, plane)| {
-        plane.fill(T::ZERO);
-        simd(|| {
-            for ky in 0..k {
-                for kx in 0..k {
-                    let row = &cols[((ci * k + ky) * k + kx) * n..][..n];
-                    let shift = kx as isize - (k / 2) as isize;
-                    let cols_ok = valid(g.out_width, g.stride, shift, g.width);
-                    for oy in 0..g.out_height {
-                        let Some(iy) = g.input_index(oy, ky, g.height) else { continue };
-                        let dst = &mut plane[iy * g.width..(iy + 1) * g.width];
-                        let src = &row[oy * g.out_width..(oy + 1) * g.out_width];
-                        if g.stride == 1 {
-                            let from = (cols_ok.start as isize + shift) as usize;
-                            for (d, s) in dst[from..from + cols_ok.len()].iter_mut().zip(&src[cols_ok.clone()]) {
-                                *d += *s;
-                            }
-                        } else {
-                            for ox in cols_ok.clone() {
-                                dst[(ox as isize * g.stride as isize + shift) as usize] += src[ox];
-                            }
-                        }
-                    }
-                }
-            }
-        });
-    });
+    gx.par_chunks_mut(g.height * g.width)
+        .enumerate()
+        .for_each(|(ci, plane)| col2im_plane(plane, cols, ci, g));
 }
 
 /// A row-major or transposed view of a matrix for [`matmul`].

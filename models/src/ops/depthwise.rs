@@ -7,7 +7,7 @@
 use candle_core::{WithDType, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::real::{Real, by_dtype, simd, slice};
+use super::real::{Real, by_dtype, kernel, slice};
 
 /// Geometry of one depthwise convolution.
 #[derive(Clone, Copy, Debug)]
@@ -85,19 +85,21 @@ fn axpy<T: Real>(dst: &mut [T], a: T, src: &[T]) {
 
 #[inline(always)]
 fn dot<T: Real>(a: &[T], b: &[T]) -> T {
-    // Eight partial sums let the compiler keep a vector accumulator.
-    let mut acc = [T::ZERO; 8];
-    let chunks = a.len() / 8;
-    for i in 0..chunks {
-        for j in 0..8 {
-            acc[j] += a[8 * i + j] * b[8 * i + j];
+    // Sixteen partial sums over fixed-size chunks keep a vector accumulator.
+    let mut acc = [T::ZERO; 16];
+    let (ac, bc) = (a.chunks_exact(16), b.chunks_exact(16));
+    let mut sum = ac.remainder().iter().zip(bc.remainder()).fold(T::ZERO, |s, (&x, &y)| s + x * y);
+    for (a16, b16) in ac.zip(bc) {
+        let a16: &[T; 16] = a16.try_into().expect("chunks of 16");
+        let b16: &[T; 16] = b16.try_into().expect("chunks of 16");
+        for j in 0..16 {
+            acc[j] += a16[j] * b16[j];
         }
     }
-    let mut sum = T::ZERO;
-    for i in chunks * 8..a.len() {
-        sum += a[i] * b[i];
+    for v in acc {
+        sum += v;
     }
-    acc.iter().fold(sum, |s, &v| s + v)
+    sum
 }
 
 /// A plane's rows split into column phases: for stride 1 the plane itself; for
@@ -153,7 +155,7 @@ impl<'a, T: Real> Phases<'a, T> {
     }
 }
 
-#[inline(always)]
+kernel! {
 fn forward_plane<T: Real>(x: &[T], w: &[T], y: &mut [T], g: &Geometry) {
     let phases = Phases::new(x, g);
     y.fill(T::ZERO);
@@ -171,10 +173,11 @@ fn forward_plane<T: Real>(x: &[T], w: &[T], y: &mut [T], g: &Geometry) {
         }
     }
 }
+}
 
+kernel! {
 /// The input gradient of one plane: every output gradient spread back over the
 /// pixels it read. Stride 2 gathers into even/odd phase rows, then interleaves.
-#[inline(always)]
 fn grad_input_plane<T: Real>(gy: &[T], w: &[T], gx: &mut [T], g: &Geometry) {
     let even_width = if g.stride == 1 { g.width } else { g.width.div_ceil(2) };
     let odd_width = if g.stride == 1 { 0 } else { g.width / 2 };
@@ -215,9 +218,10 @@ fn grad_input_plane<T: Real>(gy: &[T], w: &[T], gx: &mut [T], g: &Geometry) {
         }
     }
 }
+}
 
+kernel! {
 /// Adds one plane's contribution to its channel's k×k weight gradient.
-#[inline(always)]
 fn grad_weight_plane<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], g: &Geometry) {
     let phases = Phases::new(x, g);
     for oy in 0..g.out_height {
@@ -234,6 +238,7 @@ fn grad_weight_plane<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], g: &Geometry) {
         }
     }
 }
+}
 
 fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let planes = x.len() / g.in_plane();
@@ -242,7 +247,7 @@ fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     y.par_chunks_mut(g.out_plane()).enumerate().for_each(|(p, out)| {
         let c = p % g.channels;
         let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
-        simd(|| forward_plane(input, &w[c * k2..(c + 1) * k2], out, g));
+        forward_plane(input, &w[c * k2..(c + 1) * k2], out, g);
     });
     y
 }
@@ -254,7 +259,7 @@ fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     gx.par_chunks_mut(g.in_plane()).enumerate().for_each(|(p, out)| {
         let c = p % g.channels;
         let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
-        simd(|| grad_input_plane(grad, &w[c * k2..(c + 1) * k2], out, g));
+        grad_input_plane(grad, &w[c * k2..(c + 1) * k2], out, g);
     });
     gx
 }
@@ -269,7 +274,7 @@ fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
             let p = b * g.channels + c;
             let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
             let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
-            simd(|| grad_weight_plane(input, grad, &mut acc, g));
+            grad_weight_plane(input, grad, &mut acc, g);
         }
         for (o, a) in out.iter_mut().zip(acc) {
             *o = T::from_f64(a);

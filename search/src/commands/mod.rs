@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod arch;
+pub mod bench_op;
 pub mod bench_step;
 pub mod scale;
 pub mod screen;

@@ -1,0 +1,77 @@
+//! `search bench-op`: one operation forward and backward, with the flags of
+//! `timm_step.py --op`, so the two can be compared line by line.
+
+use clap::Args;
+
+use search::Failure;
+use search::op_time::{OpKind, OpSpec, time_op};
+use models::ops::OpSet;
+
+use super::print_json;
+
+#[derive(Args)]
+pub struct BenchOpArgs {
+    #[arg(long, value_enum)]
+    op: OpKind,
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Input channels.
+    #[arg(long, default_value_t = 96)]
+    channels: usize,
+    /// Output channels of `conv` and `conv1x1` [default: as many as the input].
+    #[arg(long)]
+    out_channels: Option<usize>,
+    /// Image side in pixels.
+    #[arg(long, default_value_t = 128)]
+    size: usize,
+    #[arg(long, default_value_t = 3)]
+    kernel: usize,
+    #[arg(long, default_value_t = 1)]
+    stride: usize,
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    steps: u64,
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// `fast` (our kernels) or `stock` (candle's).
+    #[arg(long, default_value = "fast")]
+    ops: OpSet,
+    /// Time the forward pass alone.
+    #[arg(long)]
+    forward_only: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: BenchOpArgs) -> Result<(), Failure> {
+    if args.batch == 0 || args.channels == 0 || args.size == 0 || args.out_channels == Some(0) {
+        return Err(Failure::bad_input("--batch, --channels, --out-channels and --size must be at least 1"));
+    }
+    if args.kernel % 2 == 0 || !(1..=7).contains(&args.kernel) {
+        return Err(Failure::bad_input(format!("--kernel {} is not supported (use 1, 3, 5 or 7)", args.kernel)));
+    }
+    if !(1..=2).contains(&args.stride) {
+        return Err(Failure::bad_input(format!("--stride {} is not supported (use 1 or 2)", args.stride)));
+    }
+    let spec = OpSpec {
+        op: args.op,
+        batch: args.batch,
+        channels: args.channels,
+        out_channels: args.out_channels.unwrap_or(args.channels),
+        size: args.size,
+        kernel: args.kernel,
+        stride: args.stride,
+    };
+    let times = time_op(&spec, args.ops, args.forward_only, args.steps as usize, args.warmup)
+        .map_err(Failure::runtime)?;
+    if args.json {
+        print_json(&times);
+    } else {
+        println!(
+            "{:?} {}x{}x{}x{} k{} s{} ({:?}): median {:.2} ms (min {:.2}, max {:.2})",
+            spec.op, spec.batch, spec.channels, spec.size, spec.size, spec.kernel, spec.stride, args.ops,
+            times.step_ms_median, times.step_ms_min, times.step_ms_max
+        );
+    }
+    Ok(())
+}
