@@ -31,7 +31,7 @@ fn run(f: &dyn Fn(&[Tensor]) -> Tensor, inputs: &[Tensor], probe: &Tensor) -> (T
 
 fn compare(name: &str, ours: &dyn Fn(&[Tensor]) -> Tensor, stock: &dyn Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) {
     let y = stock(inputs);
-    let probe = randn(y.dims(), DType::F32);
+    let probe = randn(y.dims(), y.dtype());
     let (y_ours, g_ours) = run(ours, inputs, &probe);
     let (y_stock, g_stock) = run(stock, inputs, &probe);
     let e = relative_error(&y_ours, &y_stock);
@@ -84,7 +84,16 @@ fn candle_can_differentiate(shape: &[usize; 4], stride: usize) -> bool {
 }
 
 /// (batch, channels, height, width): one channel, batch 1, odd and even sizes, many channels.
-const SHAPES: [[usize; 4]; 6] = [[1, 1, 5, 7], [2, 3, 9, 8], [2, 3, 10, 6], [3, 16, 13, 11], [2, 64, 6, 6], [1, 5, 1, 3]];
+const SHAPES: [[usize; 4]; 8] = [
+    [1, 1, 5, 7],
+    [2, 3, 9, 8],
+    [2, 3, 10, 6],
+    [3, 16, 13, 11],
+    [2, 64, 6, 6],
+    [1, 5, 1, 3],
+    [2, 4, 1, 1],
+    [2, 3, 2, 2],
+];
 
 #[test]
 fn depthwise_matches_candle_and_finite_differences() {
@@ -163,7 +172,16 @@ fn batch_norm_matches_candle_and_finite_differences() {
             let name = format!("batch norm {shape:?} silu={silu}");
             let ours = |t: &[Tensor]| batch_norm_train(&t[0], &t[1], &t[2], 1e-3, silu).unwrap().0;
             let stock = |t: &[Tensor]| stock_batch_norm(t, silu);
-            compare(&name, &ours, &stock, &[x.clone(), gamma.clone(), beta.clone()]);
+            // With a handful of values per channel the input gradient is a small
+            // difference of large terms: f32 rounding in either implementation
+            // shows at 1e-4, so such shapes are compared in f64.
+            let inputs = [x.clone(), gamma.clone(), beta.clone()];
+            if shape[0] * shape[2] * shape[3] < 16 {
+                let wide: Vec<Tensor> = inputs.iter().map(|t| t.to_dtype(DType::F64).unwrap()).collect();
+                compare(&name, &ours, &stock, &wide);
+            } else {
+                compare(&name, &ours, &stock, &inputs);
+            }
             if c <= 16 {
                 finite_differences(&name, &ours, &[x.clone(), gamma.clone(), beta.clone()]);
             }

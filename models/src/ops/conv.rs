@@ -102,6 +102,11 @@ fn im2col_row<T: Real>(row: &mut [T], x: &[T], r: usize, g: &Geometry) {
     let plane = &x[ci * g.height * g.width..(ci + 1) * g.height * g.width];
     let shift = kx as isize - (k / 2) as isize;
     let cols_ok = valid(g.out_width, g.stride, shift, g.width);
+    if cols_ok.is_empty() {
+        // This kernel column only ever reads padding.
+        row.fill(T::ZERO);
+        return;
+    }
     for oy in 0..g.out_height {
         let out = &mut row[oy * g.out_width..(oy + 1) * g.out_width];
         let Some(iy) = g.input_index(oy, ky, g.height) else {
@@ -140,6 +145,9 @@ fn col2im_plane<T: Real>(plane: &mut [T], cols: &[T], ci: usize, g: &Geometry) {
             let row = &cols[((ci * k + ky) * k + kx) * n..][..n];
             let shift = kx as isize - (k / 2) as isize;
             let cols_ok = valid(g.out_width, g.stride, shift, g.width);
+            if cols_ok.is_empty() {
+                continue;
+            }
             for oy in 0..g.out_height {
                 let Some(iy) = g.input_index(oy, ky, g.height) else { continue };
                 let dst = &mut plane[iy * g.width..(iy + 1) * g.width];

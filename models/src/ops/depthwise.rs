@@ -167,6 +167,9 @@ fn forward_plane<T: Real>(x: &[T], w: &[T], y: &mut [T], g: &Geometry) {
                 let (phase, shift) = g.column(kx);
                 let src = phases.row(phase, iy);
                 let cols = valid(g.out_width, shift, src.len());
+                if cols.is_empty() {
+                    continue;
+                }
                 let from = (cols.start as isize + shift) as usize;
                 axpy(&mut out[cols.clone()], w[ky * g.kernel + kx], &src[from..from + cols.len()]);
             }
@@ -195,6 +198,9 @@ fn grad_input_plane<T: Real>(gy: &[T], w: &[T], gx: &mut [T], g: &Geometry) {
                     (odd_base + iy * odd_width, odd_width)
                 };
                 let cols = valid(g.out_width, shift, len);
+                if cols.is_empty() {
+                    continue;
+                }
                 let from = start + (cols.start as isize + shift) as usize;
                 axpy(
                     &mut phases[from..from + cols.len()],
@@ -232,6 +238,9 @@ fn grad_weight_plane<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], g: &Geometry) {
                 let (phase, shift) = g.column(kx);
                 let src = phases.row(phase, iy);
                 let cols = valid(g.out_width, shift, src.len());
+                if cols.is_empty() {
+                    continue;
+                }
                 let from = (cols.start as isize + shift) as usize;
                 gw[ky * g.kernel + kx] += dot(&grad[cols.clone()], &src[from..from + cols.len()]).to_f64();
             }

@@ -5,12 +5,13 @@
 mod batch_norm;
 mod conv;
 mod depthwise;
-mod real;
+pub(crate) mod real;
 
 pub use batch_norm::{Stats, batch_norm_eval, batch_norm_train};
 pub use conv::conv2d;
 pub use depthwise::depthwise_conv2d;
-pub use real::exp_f32;
+pub use real::{Real, exp_f32};
+pub(crate) use real::kernel;
 
 /// Which implementation the layers use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

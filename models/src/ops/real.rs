@@ -15,7 +15,11 @@ pub trait Real:
     + AddAssign
     + PartialOrd
     + Default
+    + Send
+    + Sync
 {
+    /// `√x`.
+    fn sqrt(self) -> Self;
     const ZERO: Self;
     const ONE: Self;
     /// `1 / (1 + e^-x)`, vectorisable for f32.
@@ -25,6 +29,10 @@ pub trait Real:
 impl Real for f32 {
     const ZERO: f32 = 0.0;
     const ONE: f32 = 1.0;
+    #[inline(always)]
+    fn sqrt(self) -> f32 {
+        f32::sqrt(self)
+    }
     #[inline(always)]
     fn sigmoid(self) -> f32 {
         1.0 / (1.0 + exp_f32(-self))
@@ -57,6 +65,10 @@ pub fn exp_f32(x: f32) -> f32 {
 impl Real for f64 {
     const ZERO: f64 = 0.0;
     const ONE: f64 = 1.0;
+    #[inline(always)]
+    fn sqrt(self) -> f64 {
+        f64::sqrt(self)
+    }
     #[inline(always)]
     fn sigmoid(self) -> f64 {
         1.0 / (1.0 + f64::exp(-self))

@@ -1,9 +1,13 @@
 //! RMSProp as TensorFlow defines it, which the paper's recipe uses.
 
+use std::sync::Mutex;
+
 use candle_core::backprop::GradStore;
-use candle_core::{Result, Tensor};
+use candle_core::{CpuStorage, DType, InplaceOp2, Layout, Result, Tensor};
+use rayon::prelude::*;
 
 use super::{Optimizer, Slot, slots};
+use crate::ops::{Real, kernel};
 use crate::params::ParamStore;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -32,58 +36,80 @@ impl Default for RmsPropConfig {
     }
 }
 
+/// An optimizer slot's state: host vectors updated in place by one fused kernel
+/// (f32 on CPU), or tensors updated with candle's ops (anything else).
+enum State {
+    Host { mean_square: Vec<f32>, momentum: Vec<f32> },
+    Tensors { mean_square: Tensor, momentum: Tensor },
+}
+
 /// `ms ← ρ·ms + (1−ρ)·g²;  mom ← μ·mom + lr·g/√(ms + ε);  w ← w − mom`, with the
 /// mean square starting at 1 as in TensorFlow (a start at 0 makes the first steps
 /// huge).
 pub struct RmsProp {
     config: RmsPropConfig,
     slots: Vec<Slot>,
-    mean_square: Vec<Tensor>,
-    momentum: Vec<Tensor>,
+    state: Vec<State>,
 }
 
 impl RmsProp {
     pub fn new(params: &ParamStore, config: RmsPropConfig) -> Result<RmsProp> {
         let slots = slots(params);
-        let mean_square = slots
+        let state = slots
             .iter()
-            .map(|s| s.var.ones_like())
+            .map(|s| {
+                let t = s.var.as_tensor();
+                Ok(if t.device().is_cpu() && t.dtype() == DType::F32 {
+                    State::Host {
+                        mean_square: vec![1.0; t.elem_count()],
+                        momentum: vec![0.0; t.elem_count()],
+                    }
+                } else {
+                    State::Tensors {
+                        mean_square: t.ones_like()?,
+                        momentum: t.zeros_like()?,
+                    }
+                })
+            })
             .collect::<Result<_>>()?;
-        let momentum = slots
-            .iter()
-            .map(|s| s.var.zeros_like())
-            .collect::<Result<_>>()?;
-        Ok(RmsProp {
-            config,
-            slots,
-            mean_square,
-            momentum,
-        })
+        Ok(RmsProp { config, slots, state })
     }
 }
 
 impl Optimizer for RmsProp {
     fn step(&mut self, grads: &GradStore) -> Result<()> {
         let c = self.config;
-        for (i, slot) in self.slots.iter().enumerate() {
+        for (slot, state) in self.slots.iter().zip(&mut self.state) {
             let Some(grad) = grads.get(slot.var.as_tensor()) else {
                 continue;
             };
-            // Detached: state computed from a tracked weight or gradient (candle's
-            // backward can build gradients from variables) would chain every step's
-            // graph to the next and keep them all alive.
-            let (w, grad) = (&slot.var.as_tensor().detach(), &grad.detach());
-            let grad = if slot.decay && c.weight_decay > 0.0 {
-                (grad + (w * c.weight_decay)?)?
-            } else {
-                grad.clone()
-            };
-            let ms = ((&self.mean_square[i] * c.decay)? + (grad.sqr()? * (1.0 - c.decay))?)?;
-            let update = (grad / (&ms + c.eps)?.sqrt()?)?;
-            let mom = ((&self.momentum[i] * c.momentum)? + (update * c.lr)?)?;
-            slot.var.set(&(w - &mom)?)?;
-            self.mean_square[i] = ms;
-            self.momentum[i] = mom;
+            let weight_decay = if slot.decay { c.weight_decay } else { 0.0 };
+            match state {
+                State::Host { mean_square, momentum } => {
+                    let update = FusedUpdate {
+                        config: RmsPropConfig { weight_decay, ..c },
+                        state: Mutex::new((mean_square, momentum)),
+                    };
+                    slot.var.as_tensor().inplace_op2(&grad.contiguous()?, &update)?;
+                }
+                State::Tensors { mean_square, momentum } => {
+                    // Detached: state computed from a tracked weight or gradient
+                    // (candle's backward can build gradients from variables) would
+                    // chain every step's graph to the next and keep them all alive.
+                    let (w, grad) = (&slot.var.as_tensor().detach(), &grad.detach());
+                    let grad = if weight_decay > 0.0 {
+                        (grad + (w * weight_decay)?)?
+                    } else {
+                        grad.clone()
+                    };
+                    let ms = ((&*mean_square * c.decay)? + (grad.sqr()? * (1.0 - c.decay))?)?;
+                    let update = (grad / (&ms + c.eps)?.sqrt()?)?;
+                    let mom = ((&*momentum * c.momentum)? + (update * c.lr)?)?;
+                    slot.var.set(&(w - &mom)?)?;
+                    *mean_square = ms;
+                    *momentum = mom;
+                }
+            }
         }
         Ok(())
     }
@@ -97,6 +123,51 @@ impl Optimizer for RmsProp {
     }
 }
 
+kernel! {
+/// One chunk of the update, in a single pass over weight, gradient and state.
+fn update_chunk<T: Real>(w: &mut [T], g: &[T], ms: &mut [T], mom: &mut [T], c: &[T; 6]) {
+    let [lr, decay, keep, momentum, eps, weight_decay] = *c;
+    for (((w, &g), ms), mom) in w.iter_mut().zip(g).zip(ms.iter_mut()).zip(mom.iter_mut()) {
+        let g = g + weight_decay * *w;
+        *ms = decay * *ms + keep * g * g;
+        *mom = momentum * *mom + lr * g / (*ms + eps).sqrt();
+        *w = *w - *mom;
+    }
+}
+}
+
+/// The fused update of one f32 tensor on CPU, in place.
+struct FusedUpdate<'a> {
+    config: RmsPropConfig,
+    state: Mutex<(&'a mut Vec<f32>, &'a mut Vec<f32>)>,
+}
+
+impl InplaceOp2 for FusedUpdate<'_> {
+    fn name(&self) -> &'static str {
+        "rmsprop-update"
+    }
+
+    fn cpu_fwd(&self, dst: &mut CpuStorage, dst_l: &Layout, grad: &CpuStorage, grad_l: &Layout) -> Result<()> {
+        let (Some((start, end)), Some((gs, ge))) = (dst_l.contiguous_offsets(), grad_l.contiguous_offsets()) else {
+            candle_core::bail!("rmsprop-update: expects contiguous tensors");
+        };
+        let (CpuStorage::F32(w), CpuStorage::F32(g)) = (dst, grad) else {
+            candle_core::bail!("rmsprop-update: expects f32 tensors");
+        };
+        let (w, g) = (&mut w[start..end], &g[gs..ge]);
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (ms, mom) = &mut *state;
+        let c = self.config;
+        let consts = [c.lr, c.decay, 1.0 - c.decay, c.momentum, c.eps, c.weight_decay].map(|v| v as f32);
+        const CHUNK: usize = 1 << 14;
+        w.par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .zip(ms.par_chunks_mut(CHUNK).zip(mom.par_chunks_mut(CHUNK)))
+            .for_each(|((w, g), (ms, mom))| update_chunk(w, g, ms, mom, &consts));
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use candle_core::{DType, Device};
@@ -104,18 +175,53 @@ mod tests {
     use super::*;
     use crate::params::Role;
 
+    fn store(dtype: DType) -> ParamStore {
+        let mut store = ParamStore::new(0, &Device::Cpu, dtype);
+        store.conv_weight("w".into(), &[4, 3, 3, 3], 1).unwrap();
+        store.constant("b".into(), 4, 0.5, Role::NoDecay).unwrap();
+        store
+    }
+
+    fn loss(store: &ParamStore) -> Tensor {
+        let p = store.params();
+        let w = p[0].var.as_tensor();
+        let b = p[1].var.as_tensor();
+        (w.sqr().unwrap().sum_all().unwrap() + (b * 3.0).unwrap().sum_all().unwrap()).unwrap()
+    }
+
     /// State built from a weight that still tracked its graph once chained every
     /// step's graph to the next, so memory grew by a step's activations per step.
     #[test]
-    fn state_does_not_hold_on_to_graphs() {
-        let mut store = ParamStore::new(0, &Device::Cpu, DType::F32);
-        let w = store.conv_weight("w".into(), &[4, 3, 3, 3], 1).unwrap();
-        store.constant("b".into(), 4, 0.0, Role::NoDecay).unwrap();
+    fn tensor_state_does_not_hold_on_to_graphs() {
+        let store = store(DType::F64);
         let mut opt = RmsProp::new(&store, RmsPropConfig::default()).unwrap();
         for _ in 0..3 {
-            let loss = w.as_tensor().sqr().unwrap().sum_all().unwrap();
-            opt.step(&loss.backward().unwrap()).unwrap();
+            opt.step(&loss(&store).backward().unwrap()).unwrap();
         }
-        assert!(opt.mean_square.iter().chain(&opt.momentum).all(|t| !t.track_op()));
+        for state in &opt.state {
+            let State::Tensors { mean_square, momentum } = state else { panic!("f64 uses tensors") };
+            assert!(!mean_square.track_op() && !momentum.track_op());
+        }
+    }
+
+    /// The fused f32 kernel and candle's tensor ops compute the same updates.
+    #[test]
+    fn fused_update_matches_tensor_ops() {
+        let (fused, reference) = (store(DType::F32), store(DType::F64));
+        let config = RmsPropConfig { weight_decay: 0.01, lr: 0.05, ..RmsPropConfig::default() };
+        let mut a = RmsProp::new(&fused, config).unwrap();
+        let mut b = RmsProp::new(&reference, config).unwrap();
+        assert!(matches!(a.state[0], State::Host { .. }));
+        for _ in 0..5 {
+            a.step(&loss(&fused).backward().unwrap()).unwrap();
+            b.step(&loss(&reference).backward().unwrap()).unwrap();
+        }
+        for (p, q) in fused.params().iter().zip(reference.params()) {
+            let x: Vec<f32> = p.var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+            let y: Vec<f64> = q.var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+            for (x, y) in x.iter().zip(&y) {
+                assert!((*x as f64 - y).abs() < 1e-5 * y.abs().max(1.0), "{}: {x} vs {y}", p.name);
+            }
+        }
     }
 }
