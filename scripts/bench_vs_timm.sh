@@ -1,31 +1,62 @@
 #!/usr/bin/env bash
-# Times one training step of the same network with effnas (`search bench-step`) and
-# with PyTorch + timm (../shared/peer/timm_step.py), one after the other in the same
-# run, and prints both and their ratio. Ratios are the figure: absolute times drift.
+# Times effnas and PyTorch + timm on the same work, one after the other in the same
+# run, and prints a Markdown table: op or model, ours, PyTorch, ratio. Ratios are
+# the figure: this machine is shared, absolute times drift.
 #
-# Usage: scripts/bench_vs_timm.sh [ARCH] [BATCH] [SIZE] [STEPS]
-#   ARCH is an effnas preset; its timm name is derived (efficientnetv2-s → efficientnetv2_s).
+#   scripts/bench_vs_timm.sh            # the EfficientNetV2-S step and single ops
+#   STOCK=1 scripts/bench_vs_timm.sh    # also candle's stock layers (slow: minutes)
+#   STEPS=9 scripts/bench_vs_timm.sh    # more timed repetitions (default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-arch="${1:-efficientnetv2-s}"
-batch="${2:-16}"
-size="${3:-128}"
-steps="${4:-5}"
 peer_dir="${PEER_DIR:-../shared/peer}"
-timm_model="${TIMM_MODEL:-${arch//-/_}}"
+steps="${STEPS:-5}"
 
 python="$("$peer_dir/setup.sh")"
 cargo build --release -q -p search
+ours=target/release/search
 
-ours="$(target/release/search bench-step --arch "$arch" --batch "$batch" --size "$size" --steps "$steps" --json)"
-theirs="$("$python" "$peer_dir/timm_step.py" --model "$timm_model" --batch "$batch" --size "$size" --steps "$steps" | tail -n 1)"
+rows=()
+row() { rows+=("| $1 | $2 | $3 | $4 |"); }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
-python3 - "$ours" "$theirs" "$arch" "$batch" "$size" <<'PY'
-import json, sys
-ours, theirs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-arch, batch, size = sys.argv[3:6]
-key = next(k for k in ("step_ms_median", "median_ms", "ms_median") if k in theirs)
-o, t = ours["step_ms_median"], theirs[key]
-print(f"| {arch} b{batch} {size}px train step | effnas {o:.1f} ms | PyTorch {t:.1f} ms | ratio {o / t:.2f}x |")
-print(json.dumps({"effnas": ours, "pytorch": theirs}))
-PY
+# The whole training step (forward, cross-entropy, backward, RMSProp update).
+step_args=(--batch 16 --size 128 --steps "$steps")
+o=$("$ours" bench-step --arch efficientnetv2-s "${step_args[@]}" --json 2>/dev/null)
+t=$("$python" "$peer_dir/timm_step.py" --model efficientnetv2_s "${step_args[@]}" | tail -n 1)
+om=$(field "$o" step_ms_median); tm=$(field "$t" step_ms_median)
+row "EfficientNetV2-S train step, b16 128 px" "$(printf '%.0f ms' "$om")" "$(printf '%.0f ms' "$tm")" "$(ratio "$om" "$tm")"
+opeak=$(python3 -c "print(round($(field "$o" peak_rss_bytes) / 2**20))"); tpeak=$(field "$t" peak_rss_mb)
+row "  peak memory of that process" "$opeak MiB" "${tpeak%.*} MiB" "$(ratio "$opeak" "$tpeak")"
+if [ -n "${STOCK:-}" ]; then
+  s=$("$ours" bench-step --arch efficientnetv2-s --ops stock "${step_args[@]}" --json 2>/dev/null)
+  sm=$(field "$s" step_ms_median)
+  row "  same, candle's stock layers" "$(printf '%.0f ms' "$sm")" "$(printf '%.0f ms' "$tm")" "$(ratio "$sm" "$tm")"
+fi
+
+# Single ops, forward + backward, at the shapes of the fast-ops issue and of V2-S.
+op() {
+  local label="$1"; shift
+  local o t om tm
+  o=$("$ours" bench-op "$@" --steps "$steps" --json)
+  t=$("$python" "$peer_dir/timm_step.py" "$@" --steps "$steps" | tail -n 1)
+  om=$(field "$o" step_ms_median); tm=$(field "$t" step_ms_median)
+  row "$label" "$(printf '%.1f ms' "$om")" "$(printf '%.1f ms' "$tm")" "$(ratio "$om" "$tm")"
+  if [ -n "${STOCK:-}" ]; then
+    local s sm
+    s=$("$ours" bench-op "$@" --steps 3 --ops stock --json); sm=$(field "$s" step_ms_median)
+    row "  same, candle's stock op" "$(printf '%.1f ms' "$sm")" "$(printf '%.1f ms' "$tm")" "$(ratio "$sm" "$tm")"
+  fi
+}
+op "depthwise 3x3, 32x96x28x28" --op dwconv --batch 32 --channels 96 --size 28 --kernel 3
+op "depthwise 3x3 s2, 16x256x16x16 (V2-S stage 4)" --op dwconv --batch 16 --channels 256 --size 16 --kernel 3 --stride 2
+op "conv 3x3 96->96, 32x28x28" --op conv --batch 32 --channels 96 --size 28 --kernel 3
+op "conv 3x3 48->192, 16x32x32 (V2-S stage 2)" --op conv --batch 16 --channels 48 --out-channels 192 --size 32 --kernel 3
+op "conv 1x1 96->96, 32x28x28" --op conv1x1 --batch 32 --channels 96 --size 28
+op "BatchNorm+SiLU, 16x192x32x32" --op bn_silu --batch 16 --channels 192 --size 32
+
+echo "effnas vs PyTorch $("$python" -c 'import torch; print(torch.__version__)') + timm, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u +%F); forward+backward medians of $steps runs"
+echo
+echo "| op or model | effnas | PyTorch | ratio (effnas / PyTorch) |"
+echo "|---|---|---|---|"
+printf '%s\n' "${rows[@]}"

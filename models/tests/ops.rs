@@ -7,29 +7,63 @@ use models::ops::{batch_norm_eval, batch_norm_train, conv2d, depthwise_conv2d};
 const CPU: Device = Device::Cpu;
 
 fn randn(shape: &[usize], dtype: DType) -> Tensor {
-    Tensor::randn(0f32, 1.0, shape, &CPU).unwrap().to_dtype(dtype).unwrap()
+    Tensor::randn(0f32, 1.0, shape, &CPU)
+        .unwrap()
+        .to_dtype(dtype)
+        .unwrap()
 }
 
 /// Largest difference relative to the largest reference magnitude.
 fn relative_error(ours: &Tensor, reference: &Tensor) -> f64 {
     assert_eq!(ours.dims(), reference.dims());
-    let ours: Vec<f64> = ours.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-    let reference: Vec<f64> = reference.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let ours: Vec<f64> = ours
+        .to_dtype(DType::F64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let reference: Vec<f64> = reference
+        .to_dtype(DType::F64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
     let scale = reference.iter().fold(1e-12f64, |m, v| m.max(v.abs()));
-    ours.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / scale
+    ours.iter()
+        .zip(&reference)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max)
+        / scale
 }
 
 /// Output and input gradients of `f` under the loss Σ f(inputs)·probe.
-fn run(f: &dyn Fn(&[Tensor]) -> Tensor, inputs: &[Tensor], probe: &Tensor) -> (Tensor, Vec<Tensor>) {
-    let vars: Vec<Var> = inputs.iter().map(|t| Var::from_tensor(t).unwrap()).collect();
+fn run(
+    f: &dyn Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+    probe: &Tensor,
+) -> (Tensor, Vec<Tensor>) {
+    let vars: Vec<Var> = inputs
+        .iter()
+        .map(|t| Var::from_tensor(t).unwrap())
+        .collect();
     let tensors: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
     let y = f(&tensors);
     let grads = (&y * probe).unwrap().sum_all().unwrap().backward().unwrap();
-    let g = tensors.iter().map(|t| grads.get(t).expect("every input gets a gradient").clone()).collect();
+    let g = tensors
+        .iter()
+        .map(|t| grads.get(t).expect("every input gets a gradient").clone())
+        .collect();
     (y, g)
 }
 
-fn compare(name: &str, ours: &dyn Fn(&[Tensor]) -> Tensor, stock: &dyn Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) {
+fn compare(
+    name: &str,
+    ours: &dyn Fn(&[Tensor]) -> Tensor,
+    stock: &dyn Fn(&[Tensor]) -> Tensor,
+    inputs: &[Tensor],
+) {
     let y = stock(inputs);
     let probe = randn(y.dims(), y.dtype());
     let (y_ours, g_ours) = run(ours, inputs, &probe);
@@ -44,10 +78,20 @@ fn compare(name: &str, ours: &dyn Fn(&[Tensor]) -> Tensor, stock: &dyn Fn(&[Tens
 
 /// Central differences in f64 for a sample of each input's entries.
 fn finite_differences(name: &str, f: &dyn Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) {
-    let inputs: Vec<Tensor> = inputs.iter().map(|t| t.to_dtype(DType::F64).unwrap()).collect();
+    let inputs: Vec<Tensor> = inputs
+        .iter()
+        .map(|t| t.to_dtype(DType::F64).unwrap())
+        .collect();
     let probe = randn(f(&inputs).dims(), DType::F64);
     let (_, grads) = run(f, &inputs, &probe);
-    let loss = |inputs: &[Tensor]| -> f64 { (f(inputs) * &probe).unwrap().sum_all().unwrap().to_scalar().unwrap() };
+    let loss = |inputs: &[Tensor]| -> f64 {
+        (f(inputs) * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap()
+    };
     // Small enough for truncation error, large enough that rounding of the summed
     // loss (~1e-12) divided by the step stays below the tolerance.
     let h = 1e-5;
@@ -166,7 +210,10 @@ fn batch_norm_matches_candle_and_finite_differences() {
         for silu in [false, true] {
             let c = shape[1];
             // Off-centre inputs check the variance's numerical care.
-            let x = (randn(&shape, DType::F32) * 3.0).unwrap().affine(1.0, 5.0).unwrap();
+            let x = (randn(&shape, DType::F32) * 3.0)
+                .unwrap()
+                .affine(1.0, 5.0)
+                .unwrap();
             let gamma = randn(&[c], DType::F32);
             let beta = randn(&[c], DType::F32);
             let name = format!("batch norm {shape:?} silu={silu}");
@@ -177,7 +224,10 @@ fn batch_norm_matches_candle_and_finite_differences() {
             // shows at 1e-4, so such shapes are compared in f64.
             let inputs = [x.clone(), gamma.clone(), beta.clone()];
             if shape[0] * shape[2] * shape[3] < 16 {
-                let wide: Vec<Tensor> = inputs.iter().map(|t| t.to_dtype(DType::F64).unwrap()).collect();
+                let wide: Vec<Tensor> = inputs
+                    .iter()
+                    .map(|t| t.to_dtype(DType::F64).unwrap())
+                    .collect();
                 compare(&name, &ours, &stock, &wide);
             } else {
                 compare(&name, &ours, &stock, &inputs);
@@ -186,7 +236,13 @@ fn batch_norm_matches_candle_and_finite_differences() {
                 finite_differences(&name, &ours, &[x.clone(), gamma.clone(), beta.clone()]);
             }
             let (_, stats) = batch_norm_train(&x, &gamma, &beta, 1e-3, silu).unwrap();
-            let mean: Vec<f32> = x.mean_keepdim((0, 2, 3)).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let mean: Vec<f32> = x
+                .mean_keepdim((0, 2, 3))
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
             for (a, b) in stats.mean.iter().zip(mean) {
                 assert!((a - b as f64).abs() < 1e-4, "{name}: saved mean");
             }
@@ -214,7 +270,7 @@ fn batch_norm_eval_uses_the_given_statistics() {
             .broadcast_add(&per(&beta))
             .unwrap();
         let reference = if silu { z.silu().unwrap() } else { z };
-            assert!(relative_error(&ours, &reference) < 1e-5);
+        assert!(relative_error(&ours, &reference) < 1e-5);
     }
 }
 
@@ -223,6 +279,9 @@ fn fast_exp_is_accurate() {
     let xs: Vec<f32> = (-2000..=2000).map(|i| i as f32 * 0.04).collect();
     for x in xs {
         let (ours, exact) = (models::ops::exp_f32(x) as f64, (x as f64).exp());
-        assert!((ours - exact).abs() / exact < 3e-7, "exp({x}) = {ours}, not {exact}");
+        assert!(
+            (ours - exact).abs() / exact < 3e-7,
+            "exp({x}) = {ours}, not {exact}"
+        );
     }
 }

@@ -215,10 +215,24 @@ fn fast_and_stock_ops_agree_on_the_whole_network() {
     };
     let (fast, stock) = (run(OpSet::Fast), run(OpSet::Stock));
     let close = |a: &Tensor, b: &Tensor, what: &str| {
-        let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        let diff = (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         // Some gradients are zero in exact arithmetic (a shift that a later
         // BatchNorm removes); there the floor of 1e-3 makes the bound absolute, 1e-7.
-        let scale = b.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap().max(1e-3);
+        let scale = b
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+            .max(1e-3);
         assert!(diff / scale < 1e-4, "{what}: {diff} of {scale}");
     };
     close(&fast.0, &stock.0, "training logits");

@@ -50,9 +50,20 @@ pub struct OpTimes {
 }
 
 /// Times `spec` `steps` times after `warmup` untimed runs.
-pub fn time_op(spec: &OpSpec, ops: OpSet, forward_only: bool, steps: usize, warmup: usize) -> candle_core::Result<OpTimes> {
+pub fn time_op(
+    spec: &OpSpec,
+    ops: OpSet,
+    forward_only: bool,
+    steps: usize,
+    warmup: usize,
+) -> candle_core::Result<OpTimes> {
     let device = Device::Cpu;
-    let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (spec.batch, spec.channels, spec.size, spec.size), &device)?)?;
+    let x = Var::from_tensor(&Tensor::randn(
+        0f32,
+        1.0,
+        (spec.batch, spec.channels, spec.size, spec.size),
+        &device,
+    )?)?;
     let mut store = ParamStore::new(0, &device, DType::F32);
     let (c, co, k) = (spec.channels, spec.out_channels, spec.kernel);
     let run: Box<dyn Fn() -> candle_core::Result<Tensor>> = match spec.op {
@@ -67,7 +78,15 @@ pub fn time_op(spec: &OpSpec, ops: OpSet, forward_only: bool, steps: usize, warm
                 OpKind::Conv => (co, k, 1),
                 _ => (co, 1, 1),
             };
-            let conv = models::layers::Conv2d::new("conv", c, out, kernel, spec.stride, groups, &mut store)?;
+            let conv = models::layers::Conv2d::new(
+                "conv",
+                c,
+                out,
+                kernel,
+                spec.stride,
+                groups,
+                &mut store,
+            )?;
             let x = x.clone();
             Box::new(move || conv.forward(x.as_tensor(), ops))
         }

@@ -48,8 +48,14 @@ impl BatchNorm {
                 return ops::batch_norm_eval(x, gamma, beta, mean, var, BN_EPS, silu);
             }
             let (y, stats) = ops::batch_norm_train(x, gamma, beta, BN_EPS, silu)?;
-            let as_tensor = |v: Vec<f64>| Tensor::from_vec(v, stats.mean.len(), x.device())?.to_dtype(x.dtype());
-            self.update_running(&as_tensor(stats.mean.clone())?, &as_tensor(stats.var.clone())?, stats.count)?;
+            let as_tensor = |v: Vec<f64>| {
+                Tensor::from_vec(v, stats.mean.len(), x.device())?.to_dtype(x.dtype())
+            };
+            self.update_running(
+                &as_tensor(stats.mean.clone())?,
+                &as_tensor(stats.var.clone())?,
+                stats.count,
+            )?;
             return Ok(y);
         }
         let y = self.stock_forward(x, train)?;
@@ -67,7 +73,10 @@ impl BatchNorm {
             self.update_running(&mean, &var, x.elem_count() / channels)?;
             (mean, var)
         } else {
-            (per_channel(&self.running_mean)?, per_channel(&self.running_var)?)
+            (
+                per_channel(&self.running_mean)?,
+                per_channel(&self.running_var)?,
+            )
         };
         let scale = per_channel(&self.weight)?.broadcast_div(&(var + BN_EPS)?.sqrt()?)?;
         x.broadcast_sub(&mean)?

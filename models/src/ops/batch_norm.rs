@@ -8,7 +8,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::{WithDType, CpuStorage, CustomOp1, CustomOp3, DType, Layout, Result, Shape, Tensor};
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
+};
 use rayon::prelude::*;
 
 use super::real::{Real, by_dtype, kernel, slice};
@@ -56,7 +58,8 @@ fn sum<T: Real>(values: &[T]) -> T {
             acc[j] += chunk[j];
         }
     }
-    rest.iter().fold(acc.iter().fold(T::ZERO, |s, &v| s + v), |s, &v| s + v)
+    rest.iter()
+        .fold(acc.iter().fold(T::ZERO, |s, &v| s + v), |s, &v| s + v)
 }
 
 kernel! {
@@ -90,7 +93,9 @@ fn statistics<T: Real>(x: &[T], d: Dims) -> Stats {
             let total: f64 = planes_of(x, d, c).map(|p| plane_sum(p).to_f64()).sum();
             let mean = total / count as f64;
             let m = T::from_f64(mean);
-            let dev: f64 = planes_of(x, d, c).map(|p| squared_deviation(p, m).to_f64()).sum();
+            let dev: f64 = planes_of(x, d, c)
+                .map(|p| squared_deviation(p, m).to_f64())
+                .sum();
             (mean, dev / count as f64)
         })
         .collect();
@@ -103,8 +108,12 @@ fn statistics<T: Real>(x: &[T], d: Dims) -> Stats {
 
 /// Per-channel `scale` and `shift` so that `z = scale·x + shift`.
 fn affine(stats: &Stats, gamma: &[f64], beta: &[f64], eps: f64) -> (Vec<f64>, Vec<f64>) {
-    let scale: Vec<f64> = (0..gamma.len()).map(|c| gamma[c] / (stats.var[c] + eps).sqrt()).collect();
-    let shift = (0..gamma.len()).map(|c| beta[c] - stats.mean[c] * scale[c]).collect();
+    let scale: Vec<f64> = (0..gamma.len())
+        .map(|c| gamma[c] / (stats.var[c] + eps).sqrt())
+        .collect();
+    let shift = (0..gamma.len())
+        .map(|c| beta[c] - stats.mean[c] * scale[c])
+        .collect();
     (scale, shift)
 }
 
@@ -126,10 +135,19 @@ fn normalize_plane<T: Real>(out: &mut [T], input: &[T], a: T, b: T, silu: bool) 
 
 fn normalize<T: Real>(x: &[T], d: Dims, scale: &[f64], shift: &[f64], silu: bool) -> Vec<T> {
     let mut y = vec![T::ZERO; x.len()];
-    y.par_chunks_mut(d.plane).zip(x.par_chunks(d.plane)).enumerate().for_each(|(p, (out, input))| {
-        let c = p % d.channels;
-        normalize_plane(out, input, T::from_f64(scale[c]), T::from_f64(shift[c]), silu);
-    });
+    y.par_chunks_mut(d.plane)
+        .zip(x.par_chunks(d.plane))
+        .enumerate()
+        .for_each(|(p, (out, input))| {
+            let c = p % d.channels;
+            normalize_plane(
+                out,
+                input,
+                T::from_f64(scale[c]),
+                T::from_f64(shift[c]),
+                silu,
+            );
+        });
     y
 }
 
@@ -280,7 +298,12 @@ impl BatchNormBackward {
     fn run<T: Real>(&self, x: &[T], gy: &[T], d: Dims) -> Vec<T> {
         let (scale, shift) = affine(&self.stats, &self.gamma, &self.beta, self.eps);
         let silu = self.silu;
-        let invstd: Vec<f64> = self.stats.var.iter().map(|v| 1.0 / (v + self.eps).sqrt()).collect();
+        let invstd: Vec<f64> = self
+            .stats
+            .var
+            .iter()
+            .map(|v| 1.0 / (v + self.eps).sqrt())
+            .collect();
         // Per channel: Σ gz and Σ gz·x̂.
         let sums: Vec<(f64, f64)> = (0..d.channels)
             .into_par_iter()
@@ -330,7 +353,13 @@ impl candle_core::CustomOp2 for BatchNormBackward {
         "batch-norm-backward"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let d = Dims::of(l1.dims());
         by_dtype!(s1, "batch-norm-backward", |T| {
             let gx = self.run::<T>(slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, d);
@@ -354,7 +383,13 @@ impl CustomOp1 for BatchNormEval {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let d = Dims::of(l.dims());
         by_dtype!(s, "batch-norm-eval", |T| {
-            let y = normalize(slice::<T>(s, l, self.name())?, d, &self.scale, &self.shift, self.silu);
+            let y = normalize(
+                slice::<T>(s, l, self.name())?,
+                d,
+                &self.scale,
+                &self.shift,
+                self.silu,
+            );
             Ok((T::to_cpu_storage_owned(y), l.shape().clone()))
         })
     }
@@ -362,14 +397,22 @@ impl CustomOp1 for BatchNormEval {
 
 /// Training-mode BatchNorm(+SiLU) of `x` `[B, C, H, W]`; returns the output and the
 /// batch statistics.
-pub fn batch_norm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64, silu: bool) -> Result<(Tensor, Stats)> {
+pub fn batch_norm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+    silu: bool,
+) -> Result<(Tensor, Stats)> {
     let stats = Arc::new(Mutex::new(Stats::default()));
     let op = BatchNormTrain {
         eps,
         silu,
         stats: stats.clone(),
     };
-    let y = x.contiguous()?.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
+    let y = x
+        .contiguous()?
+        .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
     let stats = stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
     Ok((y, stats))
 }
@@ -390,5 +433,6 @@ pub fn batch_norm_eval(
         count: 0,
     };
     let (scale, shift) = affine(&stats, &as_f64(gamma)?, &as_f64(beta)?, eps);
-    x.contiguous()?.apply_op1_no_bwd(&BatchNormEval { scale, shift, silu })
+    x.contiguous()?
+        .apply_op1_no_bwd(&BatchNormEval { scale, shift, silu })
 }

@@ -7,7 +7,7 @@
 //! Images run one per core; only when there are fewer images than cores does a
 //! large product run on all cores (gemm's own threads).
 
-use candle_core::{WithDType, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
 use super::real::{Real, by_dtype, kernel, slice};
@@ -73,7 +73,8 @@ impl Geometry {
     /// (batch 16, 128 px, 2 cores), 15% faster per step than running gemm's own
     /// threads image by image, which synchronise after every product.
     fn parallel_images(&self) -> bool {
-        self.batch >= rayon::current_num_threads() || self.out_channels * self.rows() * self.cols() < PER_IMAGE_PARALLEL_MACS
+        self.batch >= rayon::current_num_threads()
+            || self.out_channels * self.rows() * self.cols() < PER_IMAGE_PARALLEL_MACS
     }
 
     /// For output index `o` along an axis of input length `len` and kernel offset
@@ -89,8 +90,16 @@ impl Geometry {
 #[inline(always)]
 fn valid(out: usize, stride: usize, shift: isize, len: usize) -> std::ops::Range<usize> {
     let s = stride as isize;
-    let lo = if shift >= 0 { 0 } else { ((-shift) + s - 1) / s };
-    let hi = if len as isize - shift <= 0 { 0 } else { ((len as isize - shift + s - 1) / s).min(out as isize) };
+    let lo = if shift >= 0 {
+        0
+    } else {
+        ((-shift) + s - 1) / s
+    };
+    let hi = if len as isize - shift <= 0 {
+        0
+    } else {
+        ((len as isize - shift + s - 1) / s).min(out as isize)
+    };
     (lo as usize).min(hi as usize)..hi as usize
 }
 
@@ -204,7 +213,14 @@ impl<T> Mat<T> {
 }
 
 /// `dst[m×n] (+)= a[m×k] · b[k×n]`, dst row-major.
-fn matmul<T: Real>(m: usize, n: usize, k: usize, dst: &mut [T], accumulate: bool, a: Mat<T>, b: Mat<T>, threads: usize) {
+fn matmul<T: Real>(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [T],
+    accumulate: bool,
+    a: Mat<T>,
+    b: Mat<T>,
+    threads: usize,
+) {
     assert!(dst.len() >= m * n);
     let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
@@ -240,9 +256,16 @@ fn matmul<T: Real>(m: usize, n: usize, k: usize, dst: &mut [T], accumulate: bool
 
 /// Runs `work(image, threads)` for every image: one by one with all threads, or
 /// several at once with one thread each.
-fn for_images<T: Send>(g: &Geometry, out: &mut [T], per_image: usize, work: impl Fn(usize, &mut [T], usize) + Sync) {
+fn for_images<T: Send>(
+    g: &Geometry,
+    out: &mut [T],
+    per_image: usize,
+    work: impl Fn(usize, &mut [T], usize) + Sync,
+) {
     if g.parallel_images() {
-        out.par_chunks_mut(per_image).enumerate().for_each(|(b, o)| work(b, o, 1));
+        out.par_chunks_mut(per_image)
+            .enumerate()
+            .for_each(|(b, o)| work(b, o, 1));
     } else {
         let threads = rayon::current_num_threads();
         for (b, o) in out.chunks_mut(per_image).enumerate() {
@@ -263,7 +286,14 @@ fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
             im2col(image, &mut cols, g);
             &cols[..]
         };
-        matmul(g.out_channels, g.cols(), g.rows(), out, false, Mat::rows(w, g.rows()), Mat::rows(cols, g.cols()), threads);
+        matmul(
+            (g.out_channels, g.cols(), g.rows()),
+            out,
+            false,
+            Mat::rows(w, g.rows()),
+            Mat::rows(cols, g.cols()),
+            threads,
+        );
     });
     y
 }
@@ -275,10 +305,10 @@ fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
         let (m, n, k) = (g.rows(), g.cols(), g.out_channels);
         let wt = Mat::transposed(w, g.rows());
         if g.pointwise() {
-            matmul(m, n, k, out, false, wt, Mat::rows(grad, n), threads);
+            matmul((m, n, k), out, false, wt, Mat::rows(grad, n), threads);
         } else {
             let mut cols = vec![T::ZERO; m * n];
-            matmul(m, n, k, &mut cols, false, wt, Mat::rows(grad, n), threads);
+            matmul((m, n, k), &mut cols, false, wt, Mat::rows(grad, n), threads);
             col2im(&cols, out, g);
         }
     });
@@ -298,7 +328,14 @@ fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
             im2col(image, cols, g);
             &cols[..]
         };
-        matmul(m, n, k, gw, !first, Mat::rows(grad, k), Mat::transposed(cols, k), threads);
+        matmul(
+            (m, n, k),
+            gw,
+            !first,
+            Mat::rows(grad, k),
+            Mat::transposed(cols, k),
+            threads,
+        );
     };
     if g.parallel_images() {
         (0..g.batch)
@@ -341,7 +378,13 @@ impl CustomOp2 for Conv {
         "conv2d-gemm"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let g = Geometry::new(l1.dims(), l2.dims(), self.stride);
         by_dtype!(s1, "conv2d-gemm", |T| {
             let y = forward::<T>(slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, &g);
@@ -352,18 +395,30 @@ impl CustomOp2 for Conv {
         })
     }
 
-    fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, gy: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        gy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let gy = gy.contiguous()?;
         let (_, _, height, width) = x.dims4()?;
-        let gx = gy.apply_op2_no_bwd(w, &ConvGradInput {
-            stride: self.stride,
-            height,
-            width,
-        })?;
-        let gw = x.apply_op2_no_bwd(&gy, &ConvGradWeight {
-            stride: self.stride,
-            kernel: w.dim(2)?,
-        })?;
+        let gx = gy.apply_op2_no_bwd(
+            w,
+            &ConvGradInput {
+                stride: self.stride,
+                height,
+                width,
+            },
+        )?;
+        let gw = x.apply_op2_no_bwd(
+            &gy,
+            &ConvGradWeight {
+                stride: self.stride,
+                kernel: w.dim(2)?,
+            },
+        )?;
         Ok((Some(gx), Some(gw)))
     }
 }
@@ -380,7 +435,13 @@ impl CustomOp2 for ConvGradInput {
         "conv2d-gemm-grad-input"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let w = l2.dims();
         let x = [l1.dims()[0], w[1], self.height, self.width];
         let g = Geometry::new(&x, w, self.stride);
@@ -402,7 +463,13 @@ impl CustomOp2 for ConvGradWeight {
         "conv2d-gemm-grad-weight"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let x = l1.dims();
         let w = [l2.dims()[1], x[1], self.kernel, self.kernel];
         let g = Geometry::new(x, &w, self.stride);

@@ -4,7 +4,7 @@
 //! contiguous multiply-add over a row, which the compiler vectorises. Stride 2 reads
 //! even and odd columns from split copies of the row, so it stays contiguous too.
 
-use candle_core::{WithDType, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
 use super::real::{Real, by_dtype, kernel, slice};
@@ -51,7 +51,9 @@ impl Geometry {
     /// Input row of output row `oy` under kernel row `ky`, if inside the image.
     fn input_row(&self, oy: usize, ky: usize) -> Option<usize> {
         let iy = (oy * self.stride + ky) as isize - self.pad();
-        (0..self.height as isize).contains(&iy).then_some(iy as usize)
+        (0..self.height as isize)
+            .contains(&iy)
+            .then_some(iy as usize)
     }
 
     /// For kernel column `kx`: which column phase of the input it reads (0 = even or
@@ -88,7 +90,11 @@ fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     // Sixteen partial sums over fixed-size chunks keep a vector accumulator.
     let mut acc = [T::ZERO; 16];
     let (ac, bc) = (a.chunks_exact(16), b.chunks_exact(16));
-    let mut sum = ac.remainder().iter().zip(bc.remainder()).fold(T::ZERO, |s, (&x, &y)| s + x * y);
+    let mut sum = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .fold(T::ZERO, |s, (&x, &y)| s + x * y);
     for (a16, b16) in ac.zip(bc) {
         let a16: &[T; 16] = a16.try_into().expect("chunks of 16");
         let b16: &[T; 16] = b16.try_into().expect("chunks of 16");
@@ -253,11 +259,13 @@ fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let planes = x.len() / g.in_plane();
     let mut y = vec![T::ZERO; planes * g.out_plane()];
     let k2 = g.kernel * g.kernel;
-    y.par_chunks_mut(g.out_plane()).enumerate().for_each(|(p, out)| {
-        let c = p % g.channels;
-        let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
-        forward_plane(input, &w[c * k2..(c + 1) * k2], out, g);
-    });
+    y.par_chunks_mut(g.out_plane())
+        .enumerate()
+        .for_each(|(p, out)| {
+            let c = p % g.channels;
+            let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
+            forward_plane(input, &w[c * k2..(c + 1) * k2], out, g);
+        });
     y
 }
 
@@ -265,11 +273,13 @@ fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let planes = gy.len() / g.out_plane();
     let mut gx = vec![T::ZERO; planes * g.in_plane()];
     let k2 = g.kernel * g.kernel;
-    gx.par_chunks_mut(g.in_plane()).enumerate().for_each(|(p, out)| {
-        let c = p % g.channels;
-        let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
-        grad_input_plane(grad, &w[c * k2..(c + 1) * k2], out, g);
-    });
+    gx.par_chunks_mut(g.in_plane())
+        .enumerate()
+        .for_each(|(p, out)| {
+            let c = p % g.channels;
+            let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
+            grad_input_plane(grad, &w[c * k2..(c + 1) * k2], out, g);
+        });
     gx
 }
 
@@ -292,7 +302,6 @@ fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
     gw
 }
 
-
 /// `y = depthwise_conv(x, w)`: x `[B, C, H, W]`, w `[C, 1, k, k]`.
 pub struct DepthwiseConv {
     pub stride: usize,
@@ -303,7 +312,13 @@ impl CustomOp2 for DepthwiseConv {
         "depthwise-conv"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let g = Geometry::new(l1.dims(), l2.dims()[2], self.stride);
         let batch = l1.dims()[0];
         by_dtype!(s1, "depthwise-conv", |T| {
@@ -315,18 +330,30 @@ impl CustomOp2 for DepthwiseConv {
         })
     }
 
-    fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, gy: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        gy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let gy = gy.contiguous()?;
         let (_, _, height, width) = x.dims4()?;
-        let gx = gy.apply_op2_no_bwd(w, &DepthwiseGradInput {
-            stride: self.stride,
-            height,
-            width,
-        })?;
-        let gw = x.apply_op2_no_bwd(&gy, &DepthwiseGradWeight {
-            stride: self.stride,
-            kernel: w.dim(2)?,
-        })?;
+        let gx = gy.apply_op2_no_bwd(
+            w,
+            &DepthwiseGradInput {
+                stride: self.stride,
+                height,
+                width,
+            },
+        )?;
+        let gw = x.apply_op2_no_bwd(
+            &gy,
+            &DepthwiseGradWeight {
+                stride: self.stride,
+                kernel: w.dim(2)?,
+            },
+        )?;
         Ok((Some(gx), Some(gw)))
     }
 }
@@ -343,9 +370,19 @@ impl CustomOp2 for DepthwiseGradInput {
         "depthwise-conv-grad-input"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let (batch, channels) = (l1.dims()[0], l1.dims()[1]);
-        let g = Geometry::new(&[batch, channels, self.height, self.width], l2.dims()[2], self.stride);
+        let g = Geometry::new(
+            &[batch, channels, self.height, self.width],
+            l2.dims()[2],
+            self.stride,
+        );
         by_dtype!(s1, "depthwise-conv-grad-input", |T| {
             let gx = grad_input::<T>(slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, &g);
             Ok((
@@ -367,7 +404,13 @@ impl CustomOp2 for DepthwiseGradWeight {
         "depthwise-conv-grad-weight"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let g = Geometry::new(l1.dims(), self.kernel, self.stride);
         by_dtype!(s1, "depthwise-conv-grad-weight", |T| {
             let gw = grad_weight::<T>(slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, &g);
@@ -381,5 +424,6 @@ impl CustomOp2 for DepthwiseGradWeight {
 
 /// Depthwise convolution of `x` `[B, C, H, W]` with `w` `[C, 1, k, k]`, padding k/2.
 pub fn depthwise_conv2d(x: &Tensor, w: &Tensor, stride: usize) -> Result<Tensor> {
-    x.contiguous()?.apply_op2(&w.contiguous()?, DepthwiseConv { stride })
+    x.contiguous()?
+        .apply_op2(&w.contiguous()?, DepthwiseConv { stride })
 }

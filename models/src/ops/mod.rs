@@ -10,8 +10,8 @@ pub(crate) mod real;
 pub use batch_norm::{Stats, batch_norm_eval, batch_norm_train};
 pub use conv::conv2d;
 pub use depthwise::depthwise_conv2d;
-pub use real::{Real, exp_f32};
 pub(crate) use real::kernel;
+pub use real::{Real, exp_f32};
 
 /// Which implementation the layers use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,7 +26,9 @@ pub enum OpSet {
 impl OpSet {
     /// Whether our kernels serve tensors on `device` of type `dtype`.
     pub fn fast_for(self, device: &candle_core::Device, dtype: candle_core::DType) -> bool {
-        self == OpSet::Fast && device.is_cpu() && matches!(dtype, candle_core::DType::F32 | candle_core::DType::F64)
+        self == OpSet::Fast
+            && device.is_cpu()
+            && matches!(dtype, candle_core::DType::F32 | candle_core::DType::F64)
     }
 }
 

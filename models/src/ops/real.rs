@@ -2,7 +2,7 @@
 //! checks), and access to candle's CPU storage as plain slices.
 
 use candle_core::{CpuStorage, Layout, Result, WithDType};
-use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub};
+use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub, SubAssign};
 
 pub trait Real:
     WithDType
@@ -13,6 +13,7 @@ pub trait Real:
     + Div<Output = Self>
     + Neg<Output = Self>
     + AddAssign
+    + SubAssign
     + PartialOrd
     + Default
     + Send
@@ -56,7 +57,7 @@ pub fn exp_f32(x: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 0.5;
     let e = p * r * r + r + 1.0;
     let exponent = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     e * f32::from_bits(((exponent + 127) << 23) as u32)

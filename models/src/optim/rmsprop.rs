@@ -39,8 +39,14 @@ impl Default for RmsPropConfig {
 /// An optimizer slot's state: host vectors updated in place by one fused kernel
 /// (f32 on CPU), or tensors updated with candle's ops (anything else).
 enum State {
-    Host { mean_square: Vec<f32>, momentum: Vec<f32> },
-    Tensors { mean_square: Tensor, momentum: Tensor },
+    Host {
+        mean_square: Vec<f32>,
+        momentum: Vec<f32>,
+    },
+    Tensors {
+        mean_square: Tensor,
+        momentum: Tensor,
+    },
 }
 
 /// `ms ← ρ·ms + (1−ρ)·g²;  mom ← μ·mom + lr·g/√(ms + ε);  w ← w − mom`, with the
@@ -72,7 +78,11 @@ impl RmsProp {
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(RmsProp { config, slots, state })
+        Ok(RmsProp {
+            config,
+            slots,
+            state,
+        })
     }
 }
 
@@ -85,14 +95,22 @@ impl Optimizer for RmsProp {
             };
             let weight_decay = if slot.decay { c.weight_decay } else { 0.0 };
             match state {
-                State::Host { mean_square, momentum } => {
+                State::Host {
+                    mean_square,
+                    momentum,
+                } => {
                     let update = FusedUpdate {
                         config: RmsPropConfig { weight_decay, ..c },
                         state: Mutex::new((mean_square, momentum)),
                     };
-                    slot.var.as_tensor().inplace_op2(&grad.contiguous()?, &update)?;
+                    slot.var
+                        .as_tensor()
+                        .inplace_op2(&grad.contiguous()?, &update)?;
                 }
-                State::Tensors { mean_square, momentum } => {
+                State::Tensors {
+                    mean_square,
+                    momentum,
+                } => {
                     // Detached: state computed from a tracked weight or gradient
                     // (candle's backward can build gradients from variables) would
                     // chain every step's graph to the next and keep them all alive.
@@ -131,7 +149,7 @@ fn update_chunk<T: Real>(w: &mut [T], g: &[T], ms: &mut [T], mom: &mut [T], c: &
         let g = g + weight_decay * *w;
         *ms = decay * *ms + keep * g * g;
         *mom = momentum * *mom + lr * g / (*ms + eps).sqrt();
-        *w = *w - *mom;
+        *w -= *mom;
     }
 }
 }
@@ -147,8 +165,16 @@ impl InplaceOp2 for FusedUpdate<'_> {
         "rmsprop-update"
     }
 
-    fn cpu_fwd(&self, dst: &mut CpuStorage, dst_l: &Layout, grad: &CpuStorage, grad_l: &Layout) -> Result<()> {
-        let (Some((start, end)), Some((gs, ge))) = (dst_l.contiguous_offsets(), grad_l.contiguous_offsets()) else {
+    fn cpu_fwd(
+        &self,
+        dst: &mut CpuStorage,
+        dst_l: &Layout,
+        grad: &CpuStorage,
+        grad_l: &Layout,
+    ) -> Result<()> {
+        let (Some((start, end)), Some((gs, ge))) =
+            (dst_l.contiguous_offsets(), grad_l.contiguous_offsets())
+        else {
             candle_core::bail!("rmsprop-update: expects contiguous tensors");
         };
         let (CpuStorage::F32(w), CpuStorage::F32(g)) = (dst, grad) else {
@@ -158,7 +184,15 @@ impl InplaceOp2 for FusedUpdate<'_> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let (ms, mom) = &mut *state;
         let c = self.config;
-        let consts = [c.lr, c.decay, 1.0 - c.decay, c.momentum, c.eps, c.weight_decay].map(|v| v as f32);
+        let consts = [
+            c.lr,
+            c.decay,
+            1.0 - c.decay,
+            c.momentum,
+            c.eps,
+            c.weight_decay,
+        ]
+        .map(|v| v as f32);
         const CHUNK: usize = 1 << 14;
         w.par_chunks_mut(CHUNK)
             .zip(g.par_chunks(CHUNK))
@@ -199,7 +233,13 @@ mod tests {
             opt.step(&loss(&store).backward().unwrap()).unwrap();
         }
         for state in &opt.state {
-            let State::Tensors { mean_square, momentum } = state else { panic!("f64 uses tensors") };
+            let State::Tensors {
+                mean_square,
+                momentum,
+            } = state
+            else {
+                panic!("f64 uses tensors")
+            };
             assert!(!mean_square.track_op() && !momentum.track_op());
         }
     }
@@ -208,7 +248,11 @@ mod tests {
     #[test]
     fn fused_update_matches_tensor_ops() {
         let (fused, reference) = (store(DType::F32), store(DType::F64));
-        let config = RmsPropConfig { weight_decay: 0.01, lr: 0.05, ..RmsPropConfig::default() };
+        let config = RmsPropConfig {
+            weight_decay: 0.01,
+            lr: 0.05,
+            ..RmsPropConfig::default()
+        };
         let mut a = RmsProp::new(&fused, config).unwrap();
         let mut b = RmsProp::new(&reference, config).unwrap();
         assert!(matches!(a.state[0], State::Host { .. }));
@@ -220,7 +264,11 @@ mod tests {
             let x: Vec<f32> = p.var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
             let y: Vec<f64> = q.var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
             for (x, y) in x.iter().zip(&y) {
-                assert!((*x as f64 - y).abs() < 1e-5 * y.abs().max(1.0), "{}: {x} vs {y}", p.name);
+                assert!(
+                    (*x as f64 - y).abs() < 1e-5 * y.abs().max(1.0),
+                    "{}: {x} vs {y}",
+                    p.name
+                );
             }
         }
     }

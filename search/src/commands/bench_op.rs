@@ -3,9 +3,9 @@
 
 use clap::Args;
 
+use models::ops::OpSet;
 use search::Failure;
 use search::op_time::{OpKind, OpSpec, time_op};
-use models::ops::OpSet;
 
 use super::print_json;
 
@@ -45,13 +45,21 @@ pub struct BenchOpArgs {
 
 pub fn run(args: BenchOpArgs) -> Result<(), Failure> {
     if args.batch == 0 || args.channels == 0 || args.size == 0 || args.out_channels == Some(0) {
-        return Err(Failure::bad_input("--batch, --channels, --out-channels and --size must be at least 1"));
+        return Err(Failure::bad_input(
+            "--batch, --channels, --out-channels and --size must be at least 1",
+        ));
     }
     if args.kernel % 2 == 0 || !(1..=7).contains(&args.kernel) {
-        return Err(Failure::bad_input(format!("--kernel {} is not supported (use 1, 3, 5 or 7)", args.kernel)));
+        return Err(Failure::bad_input(format!(
+            "--kernel {} is not supported (use 1, 3, 5 or 7)",
+            args.kernel
+        )));
     }
     if !(1..=2).contains(&args.stride) {
-        return Err(Failure::bad_input(format!("--stride {} is not supported (use 1 or 2)", args.stride)));
+        return Err(Failure::bad_input(format!(
+            "--stride {} is not supported (use 1 or 2)",
+            args.stride
+        )));
     }
     let spec = OpSpec {
         op: args.op,
@@ -62,15 +70,30 @@ pub fn run(args: BenchOpArgs) -> Result<(), Failure> {
         kernel: args.kernel,
         stride: args.stride,
     };
-    let times = time_op(&spec, args.ops, args.forward_only, args.steps as usize, args.warmup)
-        .map_err(Failure::runtime)?;
+    let times = time_op(
+        &spec,
+        args.ops,
+        args.forward_only,
+        args.steps as usize,
+        args.warmup,
+    )
+    .map_err(Failure::runtime)?;
     if args.json {
         print_json(&times);
     } else {
         println!(
             "{:?} {}x{}x{}x{} k{} s{} ({:?}): median {:.2} ms (min {:.2}, max {:.2})",
-            spec.op, spec.batch, spec.channels, spec.size, spec.size, spec.kernel, spec.stride, args.ops,
-            times.step_ms_median, times.step_ms_min, times.step_ms_max
+            spec.op,
+            spec.batch,
+            spec.channels,
+            spec.size,
+            spec.size,
+            spec.kernel,
+            spec.stride,
+            args.ops,
+            times.step_ms_median,
+            times.step_ms_min,
+            times.step_ms_max
         );
     }
     Ok(())

@@ -2,11 +2,11 @@
 
 use clap::Args;
 
+use models::ops::OpSet;
 use search::Failure;
 use search::inputs::load_arch;
 use search::step_time::StepTimer;
 use search::table::bytes;
-use models::ops::OpSet;
 use space::estimate_training_memory;
 
 use super::print_json;
