@@ -128,7 +128,11 @@ fn candle_can_differentiate(shape: &[usize; 4], stride: usize) -> bool {
 }
 
 /// (batch, channels, height, width): one channel, batch 1, odd and even sizes, many channels.
-const SHAPES: [[usize; 4]; 8] = [
+/// Widths of 16 and more take the depthwise kernels' row path, smaller ones the
+/// flat path.
+const SHAPES: [[usize; 4]; 10] = [
+    [2, 3, 17, 19],
+    [1, 2, 20, 16],
     [1, 1, 5, 7],
     [2, 3, 9, 8],
     [2, 3, 10, 6],

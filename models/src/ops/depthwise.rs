@@ -255,16 +255,137 @@ fn grad_weight_plane<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], g: &Geometry) {
 }
 }
 
+/// Small stride-1 maps (narrower than a vector register) treated as flat vectors:
+/// each tap `(ky, kx)` is a shift of the whole plane by `dy·W + dx`, with a 0/1
+/// mask that drops pixels whose column left the row. Rows of 4 or 8 pixels, as in
+/// EfficientNet's late stages, would otherwise leave most vector lanes idle.
+struct Flat<T> {
+    taps: Vec<Tap>,
+    /// One mask per kernel column, over output positions.
+    masks: Vec<Vec<T>>,
+}
+
+struct Tap {
+    /// Index into the k×k filter.
+    k: usize,
+    kx: usize,
+    /// Input position of output position `j` is `j + shift`.
+    shift: isize,
+    /// Output positions whose input lies inside the plane.
+    range: std::ops::Range<usize>,
+}
+
+impl<T: Real> Flat<T> {
+    fn applies(g: &Geometry) -> bool {
+        g.stride == 1 && g.width < 16
+    }
+
+    fn new(g: &Geometry) -> Flat<T> {
+        let (h, w, p) = (g.height as isize, g.width as isize, g.pad());
+        let plane = g.in_plane() as isize;
+        let mut taps = Vec::with_capacity(g.kernel * g.kernel);
+        for ky in 0..g.kernel {
+            for kx in 0..g.kernel {
+                let (dy, dx) = (ky as isize - p, kx as isize - p);
+                let shift = dy * w + dx;
+                let rows = (-dy).max(0)..(h - dy).min(h);
+                let lo = (rows.start * w).max(-shift).max(0);
+                let hi = (rows.end * w).min(plane - shift).min(plane);
+                taps.push(Tap {
+                    k: ky * g.kernel + kx,
+                    kx,
+                    shift,
+                    // A tap that only ever reads padding has nothing to do.
+                    range: if lo < hi {
+                        lo as usize..hi as usize
+                    } else {
+                        0..0
+                    },
+                });
+            }
+        }
+        let masks = (0..g.kernel)
+            .map(|kx| {
+                let dx = kx as isize - p;
+                (0..g.in_plane())
+                    .map(|j| {
+                        let column = (j % g.width) as isize + dx;
+                        if (0..w).contains(&column) {
+                            T::ONE
+                        } else {
+                            T::ZERO
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Flat { taps, masks }
+    }
+
+    fn input(&self, tap: &Tap) -> std::ops::Range<usize> {
+        if tap.range.is_empty() {
+            return 0..0;
+        }
+        let from = (tap.range.start as isize + tap.shift) as usize;
+        from..from + tap.range.len()
+    }
+}
+
+kernel! {
+fn forward_flat<T: Real>(x: &[T], w: &[T], y: &mut [T], flat: &Flat<T>) {
+    y.fill(T::ZERO);
+    for tap in &flat.taps {
+        let weight = w[tap.k];
+        let mask = &flat.masks[tap.kx][tap.range.clone()];
+        for ((o, &v), &m) in y[tap.range.clone()].iter_mut().zip(&x[flat.input(tap)]).zip(mask) {
+            *o += weight * v * m;
+        }
+    }
+}
+}
+
+kernel! {
+fn grad_input_flat<T: Real>(gy: &[T], w: &[T], gx: &mut [T], flat: &Flat<T>) {
+    gx.fill(T::ZERO);
+    for tap in &flat.taps {
+        let weight = w[tap.k];
+        let mask = &flat.masks[tap.kx][tap.range.clone()];
+        for ((o, &g), &m) in gx[flat.input(tap)].iter_mut().zip(&gy[tap.range.clone()]).zip(mask) {
+            *o += weight * g * m;
+        }
+    }
+}
+}
+
+kernel! {
+fn grad_weight_flat<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], flat: &Flat<T>) {
+    for tap in &flat.taps {
+        let mask = &flat.masks[tap.kx][tap.range.clone()];
+        let (g, v) = (&gy[tap.range.clone()], &x[flat.input(tap)]);
+        let mut acc = T::ZERO;
+        for ((&g, &v), &m) in g.iter().zip(v).zip(mask) {
+            acc += g * v * m;
+        }
+        gw[tap.k] += acc.to_f64();
+    }
+}
+}
+
 fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let planes = x.len() / g.in_plane();
     let mut y = vec![T::ZERO; planes * g.out_plane()];
     let k2 = g.kernel * g.kernel;
+    let flat = Flat::<T>::applies(g).then(|| Flat::new(g));
     y.par_chunks_mut(g.out_plane())
         .enumerate()
         .for_each(|(p, out)| {
             let c = p % g.channels;
             let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
-            forward_plane(input, &w[c * k2..(c + 1) * k2], out, g);
+            let filter = &w[c * k2..(c + 1) * k2];
+            match &flat {
+                Some(flat) => forward_flat(input, filter, out, flat),
+                None => forward_plane(input, filter, out, g),
+            }
         });
     y
 }
@@ -273,12 +394,17 @@ fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let planes = gy.len() / g.out_plane();
     let mut gx = vec![T::ZERO; planes * g.in_plane()];
     let k2 = g.kernel * g.kernel;
+    let flat = Flat::<T>::applies(g).then(|| Flat::new(g));
     gx.par_chunks_mut(g.in_plane())
         .enumerate()
         .for_each(|(p, out)| {
             let c = p % g.channels;
             let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
-            grad_input_plane(grad, &w[c * k2..(c + 1) * k2], out, g);
+            let filter = &w[c * k2..(c + 1) * k2];
+            match &flat {
+                Some(flat) => grad_input_flat(grad, filter, out, flat),
+                None => grad_input_plane(grad, filter, out, g),
+            }
         });
     gx
 }
@@ -287,13 +413,17 @@ fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
     let batch = x.len() / (g.channels * g.in_plane());
     let k2 = g.kernel * g.kernel;
     let mut gw = vec![T::ZERO; g.channels * k2];
+    let flat = Flat::<T>::applies(g).then(|| Flat::new(g));
     gw.par_chunks_mut(k2).enumerate().for_each(|(c, out)| {
         let mut acc = vec![0f64; k2];
         for b in 0..batch {
             let p = b * g.channels + c;
             let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
             let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
-            grad_weight_plane(input, grad, &mut acc, g);
+            match &flat {
+                Some(flat) => grad_weight_flat(input, grad, &mut acc, flat),
+                None => grad_weight_plane(input, grad, &mut acc, g),
+            }
         }
         for (o, a) in out.iter_mut().zip(acc) {
             *o = T::from_f64(a);
