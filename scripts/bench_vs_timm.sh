@@ -6,10 +6,12 @@
 #   scripts/bench_vs_timm.sh            # the EfficientNetV2-S step and single ops
 #   STOCK=1 scripts/bench_vs_timm.sh    # also candle's stock layers (slow: minutes)
 #   STEPS=9 scripts/bench_vs_timm.sh    # more timed repetitions (default 5)
+#   ROUNDS=5 scripts/bench_vs_timm.sh   # alternate the step comparison more (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peer_dir="${PEER_DIR:-../shared/peer}"
 steps="${STEPS:-5}"
+rounds="${ROUNDS:-3}"
 
 python="$("$peer_dir/setup.sh")"
 cargo build --release -q -p search
@@ -20,12 +22,21 @@ row() { rows+=("| $1 | $2 | $3 | $4 |"); }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
-# The whole training step (forward, cross-entropy, backward, RMSProp update).
+# The whole training step (forward, cross-entropy, backward, RMSProp update),
+# alternating effnas and PyTorch for several rounds: the medians of the rounds and
+# the median of the per-round ratios are reported, which a noisy neighbour on the
+# machine disturbs less than one pair of runs.
 step_args=(--batch 16 --size 128 --steps "$steps")
-o=$("$ours" bench-step --arch efficientnetv2-s "${step_args[@]}" --json 2>/dev/null)
-t=$("$python" "$peer_dir/timm_step.py" --model efficientnetv2_s "${step_args[@]}" | tail -n 1)
-om=$(field "$o" step_ms_median); tm=$(field "$t" step_ms_median)
-row "EfficientNetV2-S train step, b16 128 px" "$(printf '%.0f ms' "$om")" "$(printf '%.0f ms' "$tm")" "$(ratio "$om" "$tm")"
+oms=(); tms=(); ratios=()
+for _ in $(seq "$rounds"); do
+  o=$("$ours" bench-step --arch efficientnetv2-s "${step_args[@]}" --json 2>/dev/null)
+  t=$("$python" "$peer_dir/timm_step.py" --model efficientnetv2_s "${step_args[@]}" | tail -n 1)
+  oms+=("$(field "$o" step_ms_median)"); tms+=("$(field "$t" step_ms_median)")
+  ratios+=("$(python3 -c "print(${oms[-1]} / ${tms[-1]})")")
+done
+mid() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+om=$(mid "${oms[@]}"); tm=$(mid "${tms[@]}")
+row "EfficientNetV2-S train step, b16 128 px ($rounds rounds)" "$(printf '%.0f ms' "$om")" "$(printf '%.0f ms' "$tm")" "$(printf '%.2fx' "$(mid "${ratios[@]}")")"
 opeak=$(python3 -c "print(round($(field "$o" peak_rss_bytes) / 2**20))"); tpeak=$(field "$t" peak_rss_mb)
 row "  peak memory of that process" "$opeak MiB" "${tpeak%.*} MiB" "$(ratio "$opeak" "$tpeak")"
 if [ -n "${STOCK:-}" ]; then
@@ -34,18 +45,23 @@ if [ -n "${STOCK:-}" ]; then
   row "  same, candle's stock layers" "$(printf '%.0f ms' "$sm")" "$(printf '%.0f ms' "$tm")" "$(ratio "$sm" "$tm")"
 fi
 
-# Single ops, forward + backward, at the shapes of the fast-ops issue and of V2-S.
+# Single ops, forward + backward, at the shapes of the fast-ops issue and of V2-S;
+# short, so more repetitions and the same alternating rounds.
+op_steps=$((steps * 4))
 op() {
   local label="$1"; shift
-  local o t om tm
-  o=$("$ours" bench-op "$@" --steps "$steps" --json)
-  t=$("$python" "$peer_dir/timm_step.py" "$@" --steps "$steps" | tail -n 1)
-  om=$(field "$o" step_ms_median); tm=$(field "$t" step_ms_median)
-  row "$label" "$(printf '%.1f ms' "$om")" "$(printf '%.1f ms' "$tm")" "$(ratio "$om" "$tm")"
+  local o t oms=() tms=() ratios=()
+  for _ in $(seq "$rounds"); do
+    o=$("$ours" bench-op "$@" --steps "$op_steps" --json)
+    t=$("$python" "$peer_dir/timm_step.py" "$@" --steps "$op_steps" | tail -n 1)
+    oms+=("$(field "$o" step_ms_median)"); tms+=("$(field "$t" step_ms_median)")
+    ratios+=("$(python3 -c "print(${oms[-1]} / ${tms[-1]})")")
+  done
+  row "$label" "$(printf '%.1f ms' "$(mid "${oms[@]}")")" "$(printf '%.1f ms' "$(mid "${tms[@]}")")" "$(printf '%.2fx' "$(mid "${ratios[@]}")")"
   if [ -n "${STOCK:-}" ]; then
     local s sm
     s=$("$ours" bench-op "$@" --steps 3 --ops stock --json); sm=$(field "$s" step_ms_median)
-    row "  same, candle's stock op" "$(printf '%.1f ms' "$sm")" "$(printf '%.1f ms' "$tm")" "$(ratio "$sm" "$tm")"
+    row "  same, candle's stock op" "$(printf '%.1f ms' "$sm")" "$(printf '%.1f ms' "$(mid "${tms[@]}")")" "$(ratio "$sm" "$(mid "${tms[@]}")")"
   fi
 }
 op "depthwise 3x3, 32x96x28x28" --op dwconv --batch 32 --channels 96 --size 28 --kernel 3
@@ -55,7 +71,7 @@ op "conv 3x3 48->192, 16x32x32 (V2-S stage 2)" --op conv --batch 16 --channels 4
 op "conv 1x1 96->96, 32x28x28" --op conv1x1 --batch 32 --channels 96 --size 28
 op "BatchNorm+SiLU, 16x192x32x32" --op bn_silu --batch 16 --channels 192 --size 32
 
-echo "effnas vs PyTorch $("$python" -c 'import torch; print(torch.__version__)') + timm, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u +%F); forward+backward medians of $steps runs"
+echo "effnas vs PyTorch $("$python" -c 'import torch; print(torch.__version__)') + timm, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u +%F); medians of $steps steps ($op_steps for ops) per round, $rounds alternating rounds, median ratio of the rounds"
 echo
 echo "| op or model | effnas | PyTorch | ratio (effnas / PyTorch) |"
 echo "|---|---|---|---|"
