@@ -19,5 +19,5 @@ pub use checkpoint::{load_checkpoint, load_weights, save_checkpoint};
 pub use device::parse_device;
 pub use error::ModelError;
 pub use network::EfficientNet;
-pub use optim::{Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig};
+pub use optim::{AdamW, AdamWConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig};
 pub use params::{ParamStore, Role};

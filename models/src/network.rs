@@ -43,6 +43,7 @@ pub struct EfficientNet {
     params: ParamStore,
     rng: Mutex<StdRng>,
     ops: OpSet,
+    dropout: f64,
 }
 
 impl std::fmt::Debug for EfficientNet {
@@ -74,26 +75,23 @@ impl EfficientNet {
     ) -> std::result::Result<EfficientNet, ModelError> {
         spec.validate()?;
         let mut params = ParamStore::new(seed, device, dtype);
-        let dropout = spec.dropout;
-        let stem = Sequence::build(&spec.stem_layers(), "stem", dropout, &mut params)?;
+        let stem = Sequence::build(&spec.stem_layers(), "stem", &mut params)?;
         let mut blocks = Vec::with_capacity(spec.num_blocks());
         for block in spec.block_specs() {
             blocks.push(Block {
                 layers: Sequence::build(
                     &block.layers(),
                     &format!("blocks.{}", block.index),
-                    dropout,
                     &mut params,
                 )?,
                 residual: block.has_residual(),
                 survival: block.survival_prob,
             });
         }
-        let head = Sequence::build(&spec.head_layers(), "head", dropout, &mut params)?;
+        let head = Sequence::build(&spec.head_layers(), "head", &mut params)?;
         let classifier = Sequence::build(
             &spec.classifier_layers(),
             "classifier",
-            dropout,
             &mut params,
         )?;
         let rng = Mutex::new(params.fork_rng());
@@ -106,6 +104,7 @@ impl EfficientNet {
             params,
             rng,
             ops: OpSet::default(),
+            dropout: spec.dropout,
         })
     }
 
@@ -125,6 +124,22 @@ impl EfficientNet {
     /// Switches between our kernels and candle's stock layers; the weights are shared.
     pub fn set_ops(&mut self, ops: OpSet) {
         self.ops = ops;
+    }
+
+    /// The dropout rate before the classifier (the spec's unless changed).
+    pub fn dropout(&self) -> f64 {
+        self.dropout
+    }
+
+    /// Changes the dropout rate, as adaptive regularization does between stages.
+    pub fn set_dropout(&mut self, rate: f64) {
+        self.dropout = rate;
+    }
+
+    /// Restarts the generator of stochastic-depth and dropout masks, so a run
+    /// resumed at an epoch draws the same masks as one that never stopped.
+    pub fn reseed(&self, seed: u64) {
+        *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = rand::SeedableRng::seed_from_u64(seed);
     }
 
     pub fn device(&self) -> &Device {
@@ -152,6 +167,7 @@ impl EfficientNet {
         let mut pass = Pass {
             train,
             ops: self.ops,
+            dropout: self.dropout,
             rng: &mut rng,
         };
         let mut h = self.stem.forward(x, &mut pass)?;

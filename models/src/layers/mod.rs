@@ -23,6 +23,8 @@ use crate::params::ParamStore;
 pub struct Pass<'a> {
     pub train: bool,
     pub ops: OpSet,
+    /// Dropout rate before the classifier (adaptive regularization changes it).
+    pub dropout: f64,
     pub rng: &'a mut StdRng,
 }
 
@@ -33,20 +35,15 @@ pub enum Layer {
     Silu,
     SqueezeExcite(SqueezeExcite),
     GlobalPool,
-    Dropout(f64),
+    /// At the rate the pass carries.
+    Dropout,
     Linear(Linear),
 }
 
 impl Layer {
     /// Builds the layer a plan entry describes, its tensors named `{prefix}.{name}`.
-    /// `None` for the residual marker, which the block handles. `dropout` is the rate
-    /// for a `Dropout` entry (the plan does not carry rates).
-    pub fn build(
-        plan: &space::Layer,
-        prefix: &str,
-        dropout: f64,
-        store: &mut ParamStore,
-    ) -> Result<Option<Layer>> {
+    /// `None` for the residual marker, which the block handles.
+    pub fn build(plan: &space::Layer, prefix: &str, store: &mut ParamStore) -> Result<Option<Layer>> {
         Ok(Some(match *plan {
             space::Layer::Conv {
                 in_channels,
@@ -71,7 +68,7 @@ impl Layer {
                 Layer::SqueezeExcite(SqueezeExcite::new(prefix, channels, squeeze, store)?)
             }
             space::Layer::GlobalPool { .. } => Layer::GlobalPool,
-            space::Layer::Dropout { .. } => Layer::Dropout(dropout),
+            space::Layer::Dropout { .. } => Layer::Dropout,
             space::Layer::Linear {
                 in_features,
                 out_features,
@@ -87,8 +84,8 @@ impl Layer {
             Layer::Silu => x.silu(),
             Layer::SqueezeExcite(se) => se.forward(x),
             Layer::GlobalPool => x.mean((2, 3)),
-            Layer::Dropout(rate) if pass.train && *rate > 0.0 => dropout(x, *rate, pass.rng),
-            Layer::Dropout(_) => Ok(x.clone()),
+            Layer::Dropout if pass.train && pass.dropout > 0.0 => dropout(x, pass.dropout, pass.rng),
+            Layer::Dropout => Ok(x.clone()),
             Layer::Linear(linear) => linear.forward(x),
         }
     }
@@ -102,12 +99,11 @@ impl Sequence {
     pub fn build(
         plan: &[space::Layer],
         prefix: &str,
-        dropout: f64,
         store: &mut ParamStore,
     ) -> Result<Sequence> {
         let mut layers = Vec::with_capacity(plan.len());
         for (i, entry) in plan.iter().enumerate() {
-            if let Some(layer) = Layer::build(entry, &format!("{prefix}.{i}"), dropout, store)? {
+            if let Some(layer) = Layer::build(entry, &format!("{prefix}.{i}"), store)? {
                 layers.push(layer);
             }
         }

@@ -338,25 +338,31 @@ fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
         );
     };
     if g.parallel_images() {
-        (0..g.batch)
+        // A fixed split of the images into one run per core, summed in order: the
+        // result does not depend on which thread ran what, so training is
+        // reproducible (rayon's fold/reduce would not be).
+        let parts = rayon::current_num_threads().min(g.batch).max(1);
+        let per_part = g.batch.div_ceil(parts);
+        let partial: Vec<Vec<T>> = (0..parts)
             .into_par_iter()
-            .fold(
-                || (vec![T::ZERO; m * n], Vec::new(), true),
-                |(mut gw, mut cols, first), b| {
-                    accumulate(b, &mut gw, &mut cols, first, 1);
-                    (gw, cols, false)
-                },
-            )
-            .map(|(gw, _, _)| gw)
-            .reduce(
-                || vec![T::ZERO; m * n],
-                |mut a, b| {
-                    for (x, y) in a.iter_mut().zip(b) {
-                        *x += y;
-                    }
-                    a
-                },
-            )
+            .map(|part| {
+                let mut gw = vec![T::ZERO; m * n];
+                let mut cols = Vec::new();
+                let images = part * per_part..((part + 1) * per_part).min(g.batch);
+                for (i, b) in images.enumerate() {
+                    accumulate(b, &mut gw, &mut cols, i == 0, 1);
+                }
+                gw
+            })
+            .collect();
+        let mut partial = partial.into_iter();
+        let mut gw = partial.next().expect("at least one part");
+        for part in partial {
+            for (x, y) in gw.iter_mut().zip(part) {
+                *x += y;
+            }
+        }
+        gw
     } else {
         let mut gw = vec![T::ZERO; m * n];
         let mut cols = Vec::new();

@@ -1,13 +1,18 @@
 //! Optimizers that training needs and candle lacks.
 
+mod adamw;
+mod buffers;
 mod rmsprop;
 mod sgd;
 
+pub use adamw::{AdamW, AdamWConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdConfig};
 
+use std::collections::HashMap;
+
 use candle_core::backprop::GradStore;
-use candle_core::{Result, Var};
+use candle_core::{Result, Tensor, Var};
 
 use crate::params::{ParamStore, Role};
 
@@ -16,6 +21,10 @@ pub trait Optimizer {
     fn step(&mut self, grads: &GradStore) -> Result<()>;
     fn learning_rate(&self) -> f64;
     fn set_learning_rate(&mut self, lr: f64);
+    /// The optimizer's state as named tensors, for checkpoints.
+    fn state(&self) -> Result<Vec<(String, Tensor)>>;
+    /// Restores state saved by [`Optimizer::state`] for the same parameters.
+    fn load_state(&mut self, saved: HashMap<String, Tensor>) -> Result<()>;
 }
 
 /// A trained tensor and whether weight decay applies to it.

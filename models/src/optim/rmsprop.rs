@@ -1,11 +1,12 @@
 //! RMSProp as TensorFlow defines it, which the paper's recipe uses.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, DType, InplaceOp2, Layout, Result, Tensor};
-use rayon::prelude::*;
+use candle_core::{Result, Tensor};
 
+use super::buffers::{Buffers, HostUpdate, names, take};
 use super::{Optimizer, Slot, slots};
 use crate::ops::{Real, kernel};
 use crate::params::ParamStore;
@@ -36,53 +37,23 @@ impl Default for RmsPropConfig {
     }
 }
 
-/// An optimizer slot's state: host vectors updated in place by one fused kernel
-/// (f32 on CPU), or tensors updated with candle's ops (anything else).
-enum State {
-    Host {
-        mean_square: Vec<f32>,
-        momentum: Vec<f32>,
-    },
-    Tensors {
-        mean_square: Tensor,
-        momentum: Tensor,
-    },
-}
-
 /// `ms ← ρ·ms + (1−ρ)·g²;  mom ← μ·mom + lr·g/√(ms + ε);  w ← w − mom`, with the
 /// mean square starting at 1 as in TensorFlow (a start at 0 makes the first steps
 /// huge).
 pub struct RmsProp {
     config: RmsPropConfig,
     slots: Vec<Slot>,
-    state: Vec<State>,
+    /// Per slot: mean square, momentum.
+    state: Vec<Buffers>,
 }
+
+const KINDS: [&str; 2] = ["mean_square", "momentum"];
 
 impl RmsProp {
     pub fn new(params: &ParamStore, config: RmsPropConfig) -> Result<RmsProp> {
         let slots = slots(params);
-        let state = slots
-            .iter()
-            .map(|s| {
-                let t = s.var.as_tensor();
-                Ok(if t.device().is_cpu() && t.dtype() == DType::F32 {
-                    State::Host {
-                        mean_square: vec![1.0; t.elem_count()],
-                        momentum: vec![0.0; t.elem_count()],
-                    }
-                } else {
-                    State::Tensors {
-                        mean_square: t.ones_like()?,
-                        momentum: t.zeros_like()?,
-                    }
-                })
-            })
-            .collect::<Result<_>>()?;
-        Ok(RmsProp {
-            config,
-            slots,
-            state,
-        })
+        let state = slots.iter().map(|s| Buffers::new(&s.var, [1.0, 0.0])).collect::<Result<_>>()?;
+        Ok(RmsProp { config, slots, state })
     }
 }
 
@@ -95,22 +66,17 @@ impl Optimizer for RmsProp {
             };
             let weight_decay = if slot.decay { c.weight_decay } else { 0.0 };
             match state {
-                State::Host {
-                    mean_square,
-                    momentum,
-                } => {
-                    let update = FusedUpdate {
-                        config: RmsPropConfig { weight_decay, ..c },
-                        state: Mutex::new((mean_square, momentum)),
+                Buffers::Host(buffers) => {
+                    let consts = [c.lr, c.decay, 1.0 - c.decay, c.momentum, c.eps, weight_decay].map(|v| v as f32);
+                    let update = HostUpdate {
+                        buffers: Mutex::new(buffers),
+                        update: |w: &mut [f32], g: &[f32], ms: &mut [f32], mom: &mut [f32]| {
+                            update_chunk(w, g, ms, mom, &consts)
+                        },
                     };
-                    slot.var
-                        .as_tensor()
-                        .inplace_op2(&grad.contiguous()?, &update)?;
+                    slot.var.as_tensor().inplace_op2(&grad.contiguous()?, &update)?;
                 }
-                State::Tensors {
-                    mean_square,
-                    momentum,
-                } => {
+                Buffers::Tensors([mean_square, momentum]) => {
                     // Detached: state computed from a tracked weight or gradient
                     // (candle's backward can build gradients from variables) would
                     // chain every step's graph to the next and keep them all alive.
@@ -139,6 +105,21 @@ impl Optimizer for RmsProp {
     fn set_learning_rate(&mut self, lr: f64) {
         self.config.lr = lr;
     }
+
+    fn state(&self) -> Result<Vec<(String, Tensor)>> {
+        let mut out = Vec::new();
+        for (i, (slot, state)) in self.slots.iter().zip(&self.state).enumerate() {
+            out.extend(names(i, KINDS).into_iter().zip(state.to_tensors(&slot.var)?));
+        }
+        Ok(out)
+    }
+
+    fn load_state(&mut self, mut saved: HashMap<String, Tensor>) -> Result<()> {
+        for (i, state) in self.state.iter_mut().enumerate() {
+            state.load(take(&mut saved, i, KINDS)?)?;
+        }
+        Ok(())
+    }
 }
 
 kernel! {
@@ -152,54 +133,6 @@ fn update_chunk<T: Real>(w: &mut [T], g: &[T], ms: &mut [T], mom: &mut [T], c: &
         *w -= *mom;
     }
 }
-}
-
-/// The fused update of one f32 tensor on CPU, in place.
-struct FusedUpdate<'a> {
-    config: RmsPropConfig,
-    state: Mutex<(&'a mut Vec<f32>, &'a mut Vec<f32>)>,
-}
-
-impl InplaceOp2 for FusedUpdate<'_> {
-    fn name(&self) -> &'static str {
-        "rmsprop-update"
-    }
-
-    fn cpu_fwd(
-        &self,
-        dst: &mut CpuStorage,
-        dst_l: &Layout,
-        grad: &CpuStorage,
-        grad_l: &Layout,
-    ) -> Result<()> {
-        let (Some((start, end)), Some((gs, ge))) =
-            (dst_l.contiguous_offsets(), grad_l.contiguous_offsets())
-        else {
-            candle_core::bail!("rmsprop-update: expects contiguous tensors");
-        };
-        let (CpuStorage::F32(w), CpuStorage::F32(g)) = (dst, grad) else {
-            candle_core::bail!("rmsprop-update: expects f32 tensors");
-        };
-        let (w, g) = (&mut w[start..end], &g[gs..ge]);
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let (ms, mom) = &mut *state;
-        let c = self.config;
-        let consts = [
-            c.lr,
-            c.decay,
-            1.0 - c.decay,
-            c.momentum,
-            c.eps,
-            c.weight_decay,
-        ]
-        .map(|v| v as f32);
-        const CHUNK: usize = 1 << 14;
-        w.par_chunks_mut(CHUNK)
-            .zip(g.par_chunks(CHUNK))
-            .zip(ms.par_chunks_mut(CHUNK).zip(mom.par_chunks_mut(CHUNK)))
-            .for_each(|((w, g), (ms, mom))| update_chunk(w, g, ms, mom, &consts));
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -233,11 +166,7 @@ mod tests {
             opt.step(&loss(&store).backward().unwrap()).unwrap();
         }
         for state in &opt.state {
-            let State::Tensors {
-                mean_square,
-                momentum,
-            } = state
-            else {
+            let Buffers::Tensors([mean_square, momentum]) = state else {
                 panic!("f64 uses tensors")
             };
             assert!(!mean_square.track_op() && !momentum.track_op());
@@ -255,7 +184,7 @@ mod tests {
         };
         let mut a = RmsProp::new(&fused, config).unwrap();
         let mut b = RmsProp::new(&reference, config).unwrap();
-        assert!(matches!(a.state[0], State::Host { .. }));
+        assert!(matches!(a.state[0], Buffers::Host(_)));
         for _ in 0..5 {
             a.step(&loss(&fused).backward().unwrap()).unwrap();
             b.step(&loss(&reference).backward().unwrap()).unwrap();

@@ -1,5 +1,7 @@
 //! Stochastic gradient descent with momentum.
 
+use std::collections::HashMap;
+
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor};
 
@@ -82,5 +84,19 @@ impl Optimizer for Sgd {
 
     fn set_learning_rate(&mut self, lr: f64) {
         self.config.lr = lr;
+    }
+
+    fn state(&self) -> Result<Vec<(String, Tensor)>> {
+        Ok(self.velocity.iter().enumerate().map(|(i, v)| (format!("{i}.velocity"), v.clone())).collect())
+    }
+
+    fn load_state(&mut self, mut saved: HashMap<String, Tensor>) -> Result<()> {
+        for (i, v) in self.velocity.iter_mut().enumerate() {
+            match saved.remove(&format!("{i}.velocity")) {
+                Some(t) => *v = t,
+                None => candle_core::bail!("optimizer state for tensor {i} is missing from the checkpoint"),
+            }
+        }
+        Ok(())
     }
 }
