@@ -2,6 +2,7 @@
 //! `search` command line needs to report on them.
 
 pub mod failure;
+pub mod augment;
 pub mod data;
 pub mod inputs;
 pub mod op_time;

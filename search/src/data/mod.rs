@@ -5,6 +5,7 @@ mod cifar;
 mod embedded;
 mod folder;
 mod idx;
+pub mod loader;
 mod source;
 
 pub use cifar::load_cifar;
