@@ -7,6 +7,7 @@
 
 pub mod checkpoint;
 pub mod device;
+pub mod ema;
 pub mod error;
 pub mod layers;
 pub mod network;

@@ -89,11 +89,7 @@ impl EfficientNet {
             });
         }
         let head = Sequence::build(&spec.head_layers(), "head", &mut params)?;
-        let classifier = Sequence::build(
-            &spec.classifier_layers(),
-            "classifier",
-            &mut params,
-        )?;
+        let classifier = Sequence::build(&spec.classifier_layers(), "classifier", &mut params)?;
         let rng = Mutex::new(params.fork_rng());
         Ok(EfficientNet {
             spec: spec.clone(),
@@ -139,7 +135,8 @@ impl EfficientNet {
     /// Restarts the generator of stochastic-depth and dropout masks, so a run
     /// resumed at an epoch draws the same masks as one that never stopped.
     pub fn reseed(&self, seed: u64) {
-        *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = rand::SeedableRng::seed_from_u64(seed);
+        *self.rng.lock().unwrap_or_else(|p| p.into_inner()) =
+            rand::SeedableRng::seed_from_u64(seed);
     }
 
     pub fn device(&self) -> &Device {

@@ -1,12 +1,13 @@
 //! The effnas search: turning user input into specs and spaces, and everything the
 //! `search` command line needs to report on them.
 
-pub mod failure;
 pub mod augment;
 pub mod data;
+pub mod failure;
 pub mod inputs;
 pub mod op_time;
 pub mod step_time;
 pub mod table;
+pub mod train;
 
 pub use failure::Failure;

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 
-use commands::{arch, bench_op, bench_step, scale, screen, space_cmd};
+use commands::{arch, bench_op, bench_step, scale, screen, space_cmd, train};
 
 /// Training-aware neural architecture search for EfficientNetV2-style networks.
 ///
@@ -34,6 +34,8 @@ enum Command {
     BenchOp(bench_op::BenchOpArgs),
     /// Scale a base network in width, depth and resolution, or into an S/M/L family.
     Scale(scale::ScaleArgs),
+    /// Train one network, at a fixed size or with progressive learning.
+    Train(Box<train::TrainArgs>),
     /// Inspect search spaces.
     #[command(subcommand)]
     Space(space_cmd::SpaceCommand),
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Some(Command::BenchOp(args)) => bench_op::run(args),
         Some(Command::Scale(args)) => scale::run(args),
         Some(Command::Space(command)) => space_cmd::run(command),
+        Some(Command::Train(args)) => train::run(*args),
         None => screen::run(cli.search),
     };
     match result {

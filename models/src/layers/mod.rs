@@ -43,7 +43,11 @@ pub enum Layer {
 impl Layer {
     /// Builds the layer a plan entry describes, its tensors named `{prefix}.{name}`.
     /// `None` for the residual marker, which the block handles.
-    pub fn build(plan: &space::Layer, prefix: &str, store: &mut ParamStore) -> Result<Option<Layer>> {
+    pub fn build(
+        plan: &space::Layer,
+        prefix: &str,
+        store: &mut ParamStore,
+    ) -> Result<Option<Layer>> {
         Ok(Some(match *plan {
             space::Layer::Conv {
                 in_channels,
@@ -84,7 +88,9 @@ impl Layer {
             Layer::Silu => x.silu(),
             Layer::SqueezeExcite(se) => se.forward(x),
             Layer::GlobalPool => x.mean((2, 3)),
-            Layer::Dropout if pass.train && pass.dropout > 0.0 => dropout(x, pass.dropout, pass.rng),
+            Layer::Dropout if pass.train && pass.dropout > 0.0 => {
+                dropout(x, pass.dropout, pass.rng)
+            }
             Layer::Dropout => Ok(x.clone()),
             Layer::Linear(linear) => linear.forward(x),
         }
@@ -96,11 +102,7 @@ pub struct Sequence(pub Vec<Layer>);
 
 impl Sequence {
     /// Builds every layer of `plan`; layer `i`'s tensors are named `{prefix}.{i}.*`.
-    pub fn build(
-        plan: &[space::Layer],
-        prefix: &str,
-        store: &mut ParamStore,
-    ) -> Result<Sequence> {
+    pub fn build(plan: &[space::Layer], prefix: &str, store: &mut ParamStore) -> Result<Sequence> {
         let mut layers = Vec::with_capacity(plan.len());
         for (i, entry) in plan.iter().enumerate() {
             if let Some(layer) = Layer::build(entry, &format!("{prefix}.{i}"), store)? {

@@ -48,7 +48,10 @@ const KINDS: [&str; 2] = ["m", "v"];
 impl AdamW {
     pub fn new(params: &ParamStore, config: AdamWConfig) -> Result<AdamW> {
         let slots = slots(params);
-        let state = slots.iter().map(|s| Buffers::new(&s.var, [0.0, 0.0])).collect::<Result<_>>()?;
+        let state = slots
+            .iter()
+            .map(|s| Buffers::new(&s.var, [0.0, 0.0]))
+            .collect::<Result<_>>()?;
         Ok(AdamW {
             config,
             slots,
@@ -68,18 +71,33 @@ impl Optimizer for AdamW {
             let Some(grad) = grads.get(slot.var.as_tensor()) else {
                 continue;
             };
-            let decay = if slot.decay { c.lr * c.weight_decay } else { 0.0 };
+            let decay = if slot.decay {
+                c.lr * c.weight_decay
+            } else {
+                0.0
+            };
             match state {
                 Buffers::Host(buffers) => {
-                    let consts = [c.beta1, 1.0 - c.beta1, c.beta2, 1.0 - c.beta2, c.lr / correct1, 1.0 / correct2.sqrt(), c.eps, 1.0 - decay]
-                        .map(|v| v as f32);
+                    let consts = [
+                        c.beta1,
+                        1.0 - c.beta1,
+                        c.beta2,
+                        1.0 - c.beta2,
+                        c.lr / correct1,
+                        1.0 / correct2.sqrt(),
+                        c.eps,
+                        1.0 - decay,
+                    ]
+                    .map(|v| v as f32);
                     let update = HostUpdate {
                         buffers: Mutex::new(buffers),
                         update: |w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| {
                             update_chunk(w, g, m, v, &consts)
                         },
                     };
-                    slot.var.as_tensor().inplace_op2(&grad.contiguous()?, &update)?;
+                    slot.var
+                        .as_tensor()
+                        .inplace_op2(&grad.contiguous()?, &update)?;
                 }
                 Buffers::Tensors([m, v]) => {
                     // Detached, for the reason given in RMSProp.
@@ -107,10 +125,21 @@ impl Optimizer for AdamW {
     }
 
     fn state(&self) -> Result<Vec<(String, Tensor)>> {
-        let device = self.slots.first().map(|s| s.var.device().clone()).unwrap_or(candle_core::Device::Cpu);
-        let mut out = vec![("steps".to_string(), Tensor::new(&[self.steps as f64], &device)?)];
+        let device = self
+            .slots
+            .first()
+            .map(|s| s.var.device().clone())
+            .unwrap_or(candle_core::Device::Cpu);
+        let mut out = vec![(
+            "steps".to_string(),
+            Tensor::new(&[self.steps as f64], &device)?,
+        )];
         for (i, (slot, state)) in self.slots.iter().zip(&self.state).enumerate() {
-            out.extend(names(i, KINDS).into_iter().zip(state.to_tensors(&slot.var)?));
+            out.extend(
+                names(i, KINDS)
+                    .into_iter()
+                    .zip(state.to_tensors(&slot.var)?),
+            );
         }
         Ok(out)
     }
@@ -119,7 +148,10 @@ impl Optimizer for AdamW {
         let Some(steps) = saved.remove("steps") else {
             candle_core::bail!("AdamW step count is missing from the checkpoint");
         };
-        self.steps = steps.to_dtype(candle_core::DType::F64)?.flatten_all()?.to_vec1::<f64>()?[0] as u64;
+        self.steps = steps
+            .to_dtype(candle_core::DType::F64)?
+            .flatten_all()?
+            .to_vec1::<f64>()?[0] as u64;
         for (i, state) in self.state.iter_mut().enumerate() {
             state.load(take(&mut saved, i, KINDS)?)?;
         }
@@ -163,7 +195,10 @@ mod tests {
     #[test]
     fn fused_update_matches_tensor_ops_and_state_round_trips() {
         let (fused, reference) = (store(DType::F32), store(DType::F64));
-        let config = AdamWConfig { lr: 0.05, ..AdamWConfig::default() };
+        let config = AdamWConfig {
+            lr: 0.05,
+            ..AdamWConfig::default()
+        };
         let mut a = AdamW::new(&fused, config).unwrap();
         let mut b = AdamW::new(&reference, config).unwrap();
         for _ in 0..3 {
@@ -181,7 +216,11 @@ mod tests {
             let x: Vec<f32> = p.var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
             let y: Vec<f64> = q.var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
             for (x, y) in x.iter().zip(&y) {
-                assert!((*x as f64 - y).abs() < 1e-5 * y.abs().max(1.0), "{}: {x} vs {y}", p.name);
+                assert!(
+                    (*x as f64 - y).abs() < 1e-5 * y.abs().max(1.0),
+                    "{}: {x} vs {y}",
+                    p.name
+                );
             }
         }
     }

@@ -20,7 +20,10 @@ impl Buffers {
         Ok(if t.device().is_cpu() && t.dtype() == DType::F32 {
             Buffers::Host(init.map(|v| vec![v as f32; t.elem_count()]))
         } else {
-            Buffers::Tensors([t.ones_like()?.affine(init[0], 0.0)?, t.ones_like()?.affine(init[1], 0.0)?])
+            Buffers::Tensors([
+                t.ones_like()?.affine(init[0], 0.0)?,
+                t.ones_like()?.affine(init[1], 0.0)?,
+            ])
         })
     }
 
@@ -65,8 +68,16 @@ where
         "optimizer-update"
     }
 
-    fn cpu_fwd(&self, dst: &mut CpuStorage, dst_l: &Layout, grad: &CpuStorage, grad_l: &Layout) -> Result<()> {
-        let (Some((start, end)), Some((gs, ge))) = (dst_l.contiguous_offsets(), grad_l.contiguous_offsets()) else {
+    fn cpu_fwd(
+        &self,
+        dst: &mut CpuStorage,
+        dst_l: &Layout,
+        grad: &CpuStorage,
+        grad_l: &Layout,
+    ) -> Result<()> {
+        let (Some((start, end)), Some((gs, ge))) =
+            (dst_l.contiguous_offsets(), grad_l.contiguous_offsets())
+        else {
             candle_core::bail!("optimizer-update: expects contiguous tensors");
         };
         let (CpuStorage::F32(w), CpuStorage::F32(g)) = (dst, grad) else {
@@ -90,7 +101,11 @@ pub(crate) fn names(i: usize, kinds: [&str; 2]) -> [String; 2] {
 }
 
 /// Takes slot `i`'s two buffers out of a checkpoint.
-pub(crate) fn take(saved: &mut HashMap<String, Tensor>, i: usize, kinds: [&str; 2]) -> Result<[Tensor; 2]> {
+pub(crate) fn take(
+    saved: &mut HashMap<String, Tensor>,
+    i: usize,
+    kinds: [&str; 2],
+) -> Result<[Tensor; 2]> {
     let [a, b] = names(i, kinds);
     match (saved.remove(&a), saved.remove(&b)) {
         (Some(x), Some(y)) => Ok([x, y]),

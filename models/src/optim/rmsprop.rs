@@ -52,8 +52,15 @@ const KINDS: [&str; 2] = ["mean_square", "momentum"];
 impl RmsProp {
     pub fn new(params: &ParamStore, config: RmsPropConfig) -> Result<RmsProp> {
         let slots = slots(params);
-        let state = slots.iter().map(|s| Buffers::new(&s.var, [1.0, 0.0])).collect::<Result<_>>()?;
-        Ok(RmsProp { config, slots, state })
+        let state = slots
+            .iter()
+            .map(|s| Buffers::new(&s.var, [1.0, 0.0]))
+            .collect::<Result<_>>()?;
+        Ok(RmsProp {
+            config,
+            slots,
+            state,
+        })
     }
 }
 
@@ -67,14 +74,24 @@ impl Optimizer for RmsProp {
             let weight_decay = if slot.decay { c.weight_decay } else { 0.0 };
             match state {
                 Buffers::Host(buffers) => {
-                    let consts = [c.lr, c.decay, 1.0 - c.decay, c.momentum, c.eps, weight_decay].map(|v| v as f32);
+                    let consts = [
+                        c.lr,
+                        c.decay,
+                        1.0 - c.decay,
+                        c.momentum,
+                        c.eps,
+                        weight_decay,
+                    ]
+                    .map(|v| v as f32);
                     let update = HostUpdate {
                         buffers: Mutex::new(buffers),
                         update: |w: &mut [f32], g: &[f32], ms: &mut [f32], mom: &mut [f32]| {
                             update_chunk(w, g, ms, mom, &consts)
                         },
                     };
-                    slot.var.as_tensor().inplace_op2(&grad.contiguous()?, &update)?;
+                    slot.var
+                        .as_tensor()
+                        .inplace_op2(&grad.contiguous()?, &update)?;
                 }
                 Buffers::Tensors([mean_square, momentum]) => {
                     // Detached: state computed from a tracked weight or gradient
@@ -109,7 +126,11 @@ impl Optimizer for RmsProp {
     fn state(&self) -> Result<Vec<(String, Tensor)>> {
         let mut out = Vec::new();
         for (i, (slot, state)) in self.slots.iter().zip(&self.state).enumerate() {
-            out.extend(names(i, KINDS).into_iter().zip(state.to_tensors(&slot.var)?));
+            out.extend(
+                names(i, KINDS)
+                    .into_iter()
+                    .zip(state.to_tensors(&slot.var)?),
+            );
         }
         Ok(out)
     }

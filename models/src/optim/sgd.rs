@@ -87,14 +87,21 @@ impl Optimizer for Sgd {
     }
 
     fn state(&self) -> Result<Vec<(String, Tensor)>> {
-        Ok(self.velocity.iter().enumerate().map(|(i, v)| (format!("{i}.velocity"), v.clone())).collect())
+        Ok(self
+            .velocity
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("{i}.velocity"), v.clone()))
+            .collect())
     }
 
     fn load_state(&mut self, mut saved: HashMap<String, Tensor>) -> Result<()> {
         for (i, v) in self.velocity.iter_mut().enumerate() {
             match saved.remove(&format!("{i}.velocity")) {
                 Some(t) => *v = t,
-                None => candle_core::bail!("optimizer state for tensor {i} is missing from the checkpoint"),
+                None => candle_core::bail!(
+                    "optimizer state for tensor {i} is missing from the checkpoint"
+                ),
             }
         }
         Ok(())

@@ -49,7 +49,10 @@ impl Image {
         if (height, width) == (self.height, self.width) {
             return self.clone();
         }
-        let (sy, sx) = (self.height as f32 / height as f32, self.width as f32 / width as f32);
+        let (sy, sx) = (
+            self.height as f32 / height as f32,
+            self.width as f32 / width as f32,
+        );
         let mut data = Vec::with_capacity(self.channels * height * width);
         for c in 0..self.channels {
             for y in 0..height {
@@ -101,7 +104,10 @@ impl Image {
     /// Resamples through an affine map from output to input coordinates, around
     /// the image centre: `[a b; c d]` and a translation in pixels.
     pub fn warp(&self, m: [f32; 4], shift: (f32, f32), fill: f32) -> Image {
-        let (cy, cx) = ((self.height as f32 - 1.0) / 2.0, (self.width as f32 - 1.0) / 2.0);
+        let (cy, cx) = (
+            (self.height as f32 - 1.0) / 2.0,
+            (self.width as f32 - 1.0) / 2.0,
+        );
         let mut data = Vec::with_capacity(self.data.len());
         for c in 0..self.channels {
             for y in 0..self.height {
@@ -177,7 +183,10 @@ mod tests {
         let shifted = img.crop_padded(1, 0, 0);
         assert_eq!(shifted.data[5], img.data[0]);
         assert_eq!(shifted.data[0], 0.0);
-        assert_eq!(img.flip_horizontal().data[..4], [3.0, 2.0, 1.0, 0.0].map(|v| v / 15.0));
+        assert_eq!(
+            img.flip_horizontal().data[..4],
+            [3.0, 2.0, 1.0, 0.0].map(|v| v / 15.0)
+        );
         assert_eq!(img.warp([1.0, 0.0, 0.0, 1.0], (0.0, 0.0), 0.0), img);
         // A 180° rotation reverses the pixels.
         let turned = img.warp([-1.0, 0.0, 0.0, -1.0], (0.0, 0.0), 0.0);

@@ -29,8 +29,14 @@ pub fn mix_batch(
     if batch < 2 {
         return 1.0;
     }
-    let alpha = if use_cutmix { cutmix_alpha } else { mixup_alpha };
-    let mut lambda = Beta::new(alpha, alpha).expect("alpha is positive").sample(rng);
+    let alpha = if use_cutmix {
+        cutmix_alpha
+    } else {
+        mixup_alpha
+    };
+    let mut lambda = Beta::new(alpha, alpha)
+        .expect("alpha is positive")
+        .sample(rng);
     let image = channels * side * side;
     let original = images.to_vec();
     let partner = |b: usize| batch - 1 - b;
@@ -81,25 +87,54 @@ mod tests {
     fn targets_stay_distributions_and_match_the_mix() {
         let (batch, side, classes) = (4, 6, 3);
         for (mixup, cutmix) in [(0.4, 0.0), (0.0, 1.0), (0.2, 0.2)] {
-            let mut images: Vec<f32> = (0..batch * side * side).map(|i| (i / (side * side)) as f32).collect();
+            let mut images: Vec<f32> = (0..batch * side * side)
+                .map(|i| (i / (side * side)) as f32)
+                .collect();
             let mut targets = vec![0.0; batch * classes];
             for b in 0..batch {
                 targets[b * classes + b % classes] = 1.0;
             }
             let mut rng = StdRng::seed_from_u64(5);
-            let lambda = mix_batch(&mut images, &mut targets, batch, 1, side, classes, mixup, cutmix, &mut rng);
+            let lambda = mix_batch(
+                &mut images,
+                &mut targets,
+                batch,
+                1,
+                side,
+                classes,
+                mixup,
+                cutmix,
+                &mut rng,
+            );
             assert!((0.0..=1.0).contains(&lambda));
             for b in 0..batch {
                 let t = &targets[b * classes..(b + 1) * classes];
                 assert!((t.iter().sum::<f32>() - 1.0).abs() < 1e-6);
                 // The image is λ of itself and 1 − λ of its partner, on average.
-                let mean = images[b * side * side..(b + 1) * side * side].iter().sum::<f32>() / (side * side) as f32;
-                let expected = lambda as f32 * b as f32 + (1.0 - lambda as f32) * (batch - 1 - b) as f32;
+                let mean = images[b * side * side..(b + 1) * side * side]
+                    .iter()
+                    .sum::<f32>()
+                    / (side * side) as f32;
+                let expected =
+                    lambda as f32 * b as f32 + (1.0 - lambda as f32) * (batch - 1 - b) as f32;
                 assert!((mean - expected).abs() < 1e-4, "{mean} vs {expected}");
             }
         }
         let mut images = vec![1.0; 2 * 4];
         let mut targets = vec![1.0, 0.0, 0.0, 1.0];
-        assert_eq!(mix_batch(&mut images, &mut targets, 2, 1, 2, 2, 0.0, 0.0, &mut StdRng::seed_from_u64(0)), 1.0);
+        assert_eq!(
+            mix_batch(
+                &mut images,
+                &mut targets,
+                2,
+                1,
+                2,
+                2,
+                0.0,
+                0.0,
+                &mut StdRng::seed_from_u64(0)
+            ),
+            1.0
+        );
     }
 }

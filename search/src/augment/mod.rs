@@ -49,7 +49,11 @@ impl Augment {
         let mut img = source.clone();
         if self.crop_pad > 0 {
             let span = 2 * self.crop_pad + 1;
-            img = img.crop_padded(self.crop_pad, rng.random_range(0..span), rng.random_range(0..span));
+            img = img.crop_padded(
+                self.crop_pad,
+                rng.random_range(0..span),
+                rng.random_range(0..span),
+            );
         }
         if self.flip && rng.random::<bool>() {
             img = img.flip_horizontal();

@@ -90,8 +90,16 @@ pub fn apply(img: &Image, op: Op, level: f32, rng: &mut StdRng) -> Image {
         Op::Sharpness => sharpness(img, factor),
         Op::ShearX => img.warp([1.0, sign * 0.3 * level, 0.0, 1.0], (0.0, 0.0), 0.0),
         Op::ShearY => img.warp([1.0, 0.0, sign * 0.3 * level, 1.0], (0.0, 0.0), 0.0),
-        Op::TranslateX => img.warp([1.0, 0.0, 0.0, 1.0], (0.0, sign * 0.45 * level * img.width as f32), 0.0),
-        Op::TranslateY => img.warp([1.0, 0.0, 0.0, 1.0], (sign * 0.45 * level * img.height as f32, 0.0), 0.0),
+        Op::TranslateX => img.warp(
+            [1.0, 0.0, 0.0, 1.0],
+            (0.0, sign * 0.45 * level * img.width as f32),
+            0.0,
+        ),
+        Op::TranslateY => img.warp(
+            [1.0, 0.0, 0.0, 1.0],
+            (sign * 0.45 * level * img.height as f32, 0.0),
+            0.0,
+        ),
     }
 }
 
@@ -99,7 +107,9 @@ fn auto_contrast(img: &Image) -> Image {
     let plane = img.height * img.width;
     let mut out = img.clone();
     for p in out.data.chunks_mut(plane) {
-        let (lo, hi) = p.iter().fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+        let (lo, hi) = p
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
         if hi > lo {
             for v in p {
                 *v = (*v - lo) / (hi - lo);
@@ -144,11 +154,21 @@ fn sharpness(img: &Image, factor: f32) -> Image {
         for y in 1..h.saturating_sub(1) {
             for x in 1..w.saturating_sub(1) {
                 let mut smooth = 4.0 * p[y * w + x];
-                for (dy, dx) in [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)] {
+                for (dy, dx) in [
+                    (-1, -1),
+                    (-1, 0),
+                    (-1, 1),
+                    (0, -1),
+                    (0, 1),
+                    (1, -1),
+                    (1, 0),
+                    (1, 1),
+                ] {
                     smooth += p[(y as isize + dy) as usize * w + (x as isize + dx) as usize];
                 }
                 let smooth = smooth / 12.0;
-                out.data[c * h * w + y * w + x] = (smooth + factor * (p[y * w + x] - smooth)).clamp(0.0, 1.0);
+                out.data[c * h * w + y * w + x] =
+                    (smooth + factor * (p[y * w + x] - smooth)).clamp(0.0, 1.0);
             }
         }
     }
@@ -166,7 +186,9 @@ mod tests {
             channels: 1,
             height: 8,
             width: 8,
-            data: (0..64).map(|i| ((i * 37) % 64) as f32 / 63.0 * 0.8 + 0.1).collect(),
+            data: (0..64)
+                .map(|i| ((i * 37) % 64) as f32 / 63.0 * 0.8 + 0.1)
+                .collect(),
         }
     }
 
@@ -178,7 +200,10 @@ mod tests {
             for level in [0.5, 1.0, 2.5] {
                 let out = apply(&img, op, level, &mut rng);
                 assert_eq!(out.data.len(), img.data.len(), "{op:?}");
-                assert!(out.data.iter().all(|v| (-1e-6..=1.0 + 1e-6).contains(v)), "{op:?} at {level}");
+                assert!(
+                    out.data.iter().all(|v| (-1e-6..=1.0 + 1e-6).contains(v)),
+                    "{op:?} at {level}"
+                );
             }
         }
         let stretched = apply(&img, Op::AutoContrast, 1.0, &mut rng);
@@ -192,6 +217,9 @@ mod tests {
         let run = |seed| rand_augment(&img, 2, 9.0, &mut StdRng::seed_from_u64(seed));
         assert_eq!(run(3), run(3));
         assert!((0..10).any(|s| run(s) != img));
-        assert_eq!(rand_augment(&img, 2, 0.0, &mut StdRng::seed_from_u64(1)), img);
+        assert_eq!(
+            rand_augment(&img, 2, 0.0, &mut StdRng::seed_from_u64(1)),
+            img
+        );
     }
 }

@@ -6,6 +6,7 @@ pub mod bench_step;
 pub mod scale;
 pub mod screen;
 pub mod space_cmd;
+pub mod train;
 
 use clap::Args;
 use space::StageSpec;

@@ -12,12 +12,16 @@ use super::{DataError, Dataset, Splits};
 const PIXELS: usize = 3 * 32 * 32;
 
 fn read_records(path: &Path, label_bytes: usize, classes: usize) -> Result<Dataset, DataError> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::new(path, format!("cannot read: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| DataError::new(path, format!("cannot read: {e}")))?;
     let record = label_bytes + PIXELS;
     if bytes.is_empty() || bytes.len() % record != 0 {
         return Err(DataError::new(
             path,
-            format!("{} bytes is not a whole number of {record}-byte records (truncated or not CIFAR)", bytes.len()),
+            format!(
+                "{} bytes is not a whole number of {record}-byte records (truncated or not CIFAR)",
+                bytes.len()
+            ),
         ));
     }
     let n = bytes.len() / record;
@@ -26,7 +30,10 @@ fn read_records(path: &Path, label_bytes: usize, classes: usize) -> Result<Datas
     for r in bytes.chunks_exact(record) {
         let label = r[label_bytes - 1] as u32;
         if label as usize >= classes {
-            return Err(DataError::new(path, format!("label {label} is outside the {classes} classes")));
+            return Err(DataError::new(
+                path,
+                format!("label {label} is outside the {classes} classes"),
+            ));
         }
         labels.push(label);
         images.extend_from_slice(&r[label_bytes..]);
@@ -61,7 +68,12 @@ pub fn load_cifar(dir: &Path) -> Result<Splits, DataError> {
         .map(|i| read_records(&dir.join(format!("data_batch_{i}.bin")), 1, 10))
         .collect::<Result<Vec<_>, _>>()?;
     let test = read_records(&dir.join("test_batch.bin"), 1, 10)?;
-    Splits::new(concat(batches), test, format!("CIFAR-10 in {}", dir.display()), dir)
+    Splits::new(
+        concat(batches),
+        test,
+        format!("CIFAR-10 in {}", dir.display()),
+        dir,
+    )
 }
 
 #[cfg(test)]
@@ -78,23 +90,36 @@ mod tests {
             r
         };
         for i in 1..=5 {
-            std::fs::write(dir.join(format!("data_batch_{i}.bin")), [record(i), record(9)].concat()).unwrap();
+            std::fs::write(
+                dir.join(format!("data_batch_{i}.bin")),
+                [record(i), record(9)].concat(),
+            )
+            .unwrap();
         }
         std::fs::write(dir.join("test_batch.bin"), record(3)).unwrap();
         let splits = load_cifar(&dir).unwrap();
-        assert_eq!((splits.train.len(), splits.val.len(), splits.train.classes), (10, 1, 10));
+        assert_eq!(
+            (splits.train.len(), splits.val.len(), splits.train.classes),
+            (10, 1, 10)
+        );
         assert_eq!(splits.train.labels[..4], [1, 9, 2, 9]);
         assert_eq!(splits.val.image(0)[5], 5);
 
         std::fs::write(dir.join("test_batch.bin"), &record(3)[..100]).unwrap();
         let err = load_cifar(&dir).unwrap_err().to_string();
-        assert!(err.contains("test_batch.bin") && err.contains("truncated"), "{err}");
+        assert!(
+            err.contains("test_batch.bin") && err.contains("truncated"),
+            "{err}"
+        );
         std::fs::write(dir.join("test_batch.bin"), record(12)).unwrap();
         let err = load_cifar(&dir).unwrap_err().to_string();
         assert!(err.contains("label 12"), "{err}");
         std::fs::remove_file(dir.join("data_batch_4.bin")).unwrap();
         let err = load_cifar(&dir).unwrap_err().to_string();
-        assert!(err.contains("data_batch_4.bin") && err.contains("cannot read"), "{err}");
+        assert!(
+            err.contains("data_batch_4.bin") && err.contains("cannot read"),
+            "{err}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -17,7 +17,10 @@ pub const FOLDER_SIDE: usize = 64;
 
 fn is_image(path: &Path) -> bool {
     matches!(
-        path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .as_deref(),
         Some("png" | "jpg" | "jpeg")
     )
 }
@@ -35,15 +38,27 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
 fn classes(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>, DataError> {
     let mut classes = Vec::new();
     for class in sorted_entries(dir)?.into_iter().filter(|p| p.is_dir()) {
-        let images: Vec<PathBuf> = sorted_entries(&class)?.into_iter().filter(|p| is_image(p)).collect();
-        let name = class.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let images: Vec<PathBuf> = sorted_entries(&class)?
+            .into_iter()
+            .filter(|p| is_image(p))
+            .collect();
+        let name = class
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         classes.push((name, images));
     }
     if classes.len() < 2 {
-        return Err(DataError::new(dir, "needs at least two class subfolders with PNG or JPEG images"));
+        return Err(DataError::new(
+            dir,
+            "needs at least two class subfolders with PNG or JPEG images",
+        ));
     }
     if let Some((name, _)) = classes.iter().find(|(_, images)| images.is_empty()) {
-        return Err(DataError::new(&dir.join(name), "class folder has no PNG or JPEG images"));
+        return Err(DataError::new(
+            &dir.join(name),
+            "class folder has no PNG or JPEG images",
+        ));
     }
     Ok(classes)
 }
@@ -53,14 +68,17 @@ fn decode(paths: &[(PathBuf, u32)], grey: bool, classes: usize) -> Result<Datase
     let mut images = Vec::new();
     let mut labels = Vec::new();
     for (path, label) in paths {
-        let img = image::open(path).map_err(|e| DataError::new(path, format!("cannot decode image: {e}")))?;
+        let img = image::open(path)
+            .map_err(|e| DataError::new(path, format!("cannot decode image: {e}")))?;
         let img = img.resize_exact(side, side, FilterType::Triangle);
         let planes: Vec<u8> = if grey {
             img.to_luma8().into_raw()
         } else {
             // Interleaved RGB to planes.
             let rgb = img.to_rgb8().into_raw();
-            (0..3).flat_map(|c| rgb.iter().skip(c).step_by(3).copied().collect::<Vec<_>>()).collect()
+            (0..3)
+                .flat_map(|c| rgb.iter().skip(c).step_by(3).copied().collect::<Vec<_>>())
+                .collect()
         };
         images.extend(planes);
         labels.push(*label);
@@ -80,7 +98,9 @@ fn all_grey(paths: &[&(PathBuf, u32)]) -> Result<bool, DataError> {
         let reader = image::ImageReader::open(path)
             .and_then(|r| r.with_guessed_format())
             .map_err(|e| DataError::new(path, format!("cannot read: {e}")))?;
-        let img = reader.decode().map_err(|e| DataError::new(path, format!("cannot decode image: {e}")))?;
+        let img = reader
+            .decode()
+            .map_err(|e| DataError::new(path, format!("cannot decode image: {e}")))?;
         if img.color().has_color() {
             return Ok(false);
         }
@@ -90,16 +110,26 @@ fn all_grey(paths: &[&(PathBuf, u32)]) -> Result<bool, DataError> {
 
 /// Loads an image folder (see the module documentation).
 pub fn load_folder(dir: &Path) -> Result<Splits, DataError> {
-    let explicit = dir.join("train").is_dir() && (dir.join("val").is_dir() || dir.join("test").is_dir());
+    let explicit =
+        dir.join("train").is_dir() && (dir.join("val").is_dir() || dir.join("test").is_dir());
     let (train, val, names) = if explicit {
-        let val_dir = if dir.join("val").is_dir() { dir.join("val") } else { dir.join("test") };
+        let val_dir = if dir.join("val").is_dir() {
+            dir.join("val")
+        } else {
+            dir.join("test")
+        };
         let train = classes(&dir.join("train"))?;
         let val = classes(&val_dir)?;
         let names: Vec<String> = train.iter().map(|(n, _)| n.clone()).collect();
         let label = |name: &str| names.iter().position(|n| n == name);
         let mut val_paths = Vec::new();
         for (name, images) in &val {
-            let l = label(name).ok_or_else(|| DataError::new(&val_dir.join(name), "class is not among the training classes"))?;
+            let l = label(name).ok_or_else(|| {
+                DataError::new(
+                    &val_dir.join(name),
+                    "class is not among the training classes",
+                )
+            })?;
             val_paths.extend(images.iter().map(|p| (p.clone(), l as u32)));
         }
         let train_paths = train
@@ -117,7 +147,10 @@ pub fn load_folder(dir: &Path) -> Result<Splits, DataError> {
             }
         }
         if val.is_empty() {
-            return Err(DataError::new(dir, "too few images to hold out a validation split (need 10 in a class)"));
+            return Err(DataError::new(
+                dir,
+                "too few images to hold out a validation split (need 10 in a class)",
+            ));
         }
         (train, val, all.into_iter().map(|(n, _)| n).collect())
     };
@@ -126,7 +159,12 @@ pub fn load_folder(dir: &Path) -> Result<Splits, DataError> {
     Splits::new(
         decode(&train, grey, classes)?,
         decode(&val, grey, classes)?,
-        format!("image folder {} ({} classes: {})", dir.display(), classes, names.join(", ")),
+        format!(
+            "image folder {} ({} classes: {})",
+            dir.display(),
+            classes,
+            names.join(", ")
+        ),
         dir,
     )
 }

@@ -47,7 +47,13 @@ pub fn rng_for(parts: &[u64]) -> StdRng {
 }
 
 /// Builds one batch of the images at `indices`.
-pub fn make_batch(data: &Dataset, indices: &[usize], augment: &Augment, stats: &[(f32, f32)], seed: &[u64]) -> Batch {
+pub fn make_batch(
+    data: &Dataset,
+    indices: &[usize],
+    augment: &Augment,
+    stats: &[(f32, f32)],
+    seed: &[u64],
+) -> Batch {
     let images: Vec<Vec<f32>> = indices
         .par_iter()
         .enumerate()
@@ -110,7 +116,13 @@ pub fn spawn_batches(
     let (tx, rx) = sync_channel(ahead);
     std::thread::spawn(move || {
         for (i, chunk) in order.chunks(batch.max(1)).enumerate() {
-            let b = make_batch(&data, chunk, &augment, &stats, &[seed[0], seed[1], i as u64]);
+            let b = make_batch(
+                &data,
+                chunk,
+                &augment,
+                &stats,
+                &[seed[0], seed[1], i as u64],
+            );
             if tx.send(b).is_err() {
                 return; // the consumer stopped early
             }

@@ -48,7 +48,10 @@ impl Dataset {
     /// The images at `indices`, in that order.
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         Dataset {
-            images: indices.iter().flat_map(|&i| self.image(i).iter().copied()).collect(),
+            images: indices
+                .iter()
+                .flat_map(|&i| self.image(i).iter().copied())
+                .collect(),
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
             ..self.clone()
         }
@@ -78,10 +81,16 @@ impl Dataset {
     /// Checks that labels fit the class count and sizes agree.
     fn check(&self, origin: &Path) -> Result<(), DataError> {
         if self.images.len() != self.len() * self.image_len() {
-            return Err(DataError::new(origin, "image bytes do not match the image count"));
+            return Err(DataError::new(
+                origin,
+                "image bytes do not match the image count",
+            ));
         }
         if let Some(bad) = self.labels.iter().find(|&&l| l as usize >= self.classes) {
-            return Err(DataError::new(origin, format!("label {bad} is outside the {} classes", self.classes)));
+            return Err(DataError::new(
+                origin,
+                format!("label {bad} is outside the {} classes", self.classes),
+            ));
         }
         Ok(())
     }
@@ -97,11 +106,19 @@ pub struct Splits {
 }
 
 impl Splits {
-    fn new(train: Dataset, val: Dataset, description: String, origin: &Path) -> Result<Splits, DataError> {
+    fn new(
+        train: Dataset,
+        val: Dataset,
+        description: String,
+        origin: &Path,
+    ) -> Result<Splits, DataError> {
         train.check(origin)?;
         val.check(origin)?;
         if (train.channels, train.height, train.width) != (val.channels, val.height, val.width) {
-            return Err(DataError::new(origin, "training and validation images differ in shape"));
+            return Err(DataError::new(
+                origin,
+                "training and validation images differ in shape",
+            ));
         }
         if train.is_empty() || val.is_empty() {
             return Err(DataError::new(origin, "a split has no images"));

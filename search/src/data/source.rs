@@ -13,12 +13,17 @@ pub const FULL_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 /// - a directory of IDX files, CIFAR binaries, or class folders of images.
 pub fn load_data(spec: Option<&str>) -> Result<Splits, DataError> {
     match spec {
-        None if Path::new(FULL_FASHION_MNIST).is_dir() => load_idx_dir(Path::new(FULL_FASHION_MNIST)),
+        None if Path::new(FULL_FASHION_MNIST).is_dir() => {
+            load_idx_dir(Path::new(FULL_FASHION_MNIST))
+        }
         None | Some("embedded") => embedded_fashion_mnist(),
         Some("fashion-mnist") => {
             let dir = Path::new(FULL_FASHION_MNIST);
             if !dir.is_dir() {
-                return Err(DataError::new(dir, "not installed (apt-get install dataset-fashion-mnist)"));
+                return Err(DataError::new(
+                    dir,
+                    "not installed (apt-get install dataset-fashion-mnist)",
+                ));
             }
             load_idx_dir(dir)
         }

@@ -1,0 +1,351 @@
+//! `search train`: train one network, at a fixed size or progressively.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use models::ops::OpSet;
+use serde_json::json;
+
+use search::Failure;
+use search::data::{Splits, load_data};
+use search::inputs::load_arch;
+use search::train::{
+    Event, LrDecay, LrSchedule, OptimizerKind, Outcome, Progressive, RunDir, TrainConfig,
+    TrainError, Trainer,
+};
+use space::ArchSpec;
+
+use super::print_json;
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// A preset or an architecture JSON file.
+    #[arg(long)]
+    arch: String,
+    /// `embedded`, `fashion-mnist`, or a directory (IDX, CIFAR binary, image
+    /// folder) [default: the full Fashion-MNIST if installed, else the embedded subset].
+    #[arg(long)]
+    data: Option<String>,
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Training image side for a fixed-size run [default: the data's side rounded
+    /// up to a multiple of 8, at least the network's minimum].
+    #[arg(long, value_name = "PX")]
+    size: Option<usize>,
+    /// Progressive learning: a preset (proxy, s, m, l) or a schedule JSON file
+    /// [default when given without a value: proxy for images up to 64 px, else s].
+    #[arg(long, num_args = 0..=1, default_missing_value = "auto", value_name = "PRESET|FILE")]
+    progressive: Option<String>,
+    /// With --progressive: keep regularization at its maximum in every stage
+    /// (progressive resizing alone).
+    #[arg(long, requires = "progressive")]
+    no_adaptive: bool,
+    #[arg(long, value_enum, default_value = "rmsprop")]
+    optimizer: OptimizerKind,
+    /// Peak learning rate [default: rmsprop 0.016, sgd 0.1, adamw 0.004 per 256 images].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// [default: rmsprop 1e-5, sgd 5e-5, adamw 0.05]; never on BatchNorm or biases.
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// [default: exponential for rmsprop (the paper's), cosine otherwise].
+    #[arg(long, value_enum)]
+    decay: Option<LrDecay>,
+    /// Warm-up epochs [default: a tenth of the run, at most 5].
+    #[arg(long)]
+    warmup: Option<f64>,
+    #[arg(long, default_value_t = 0.1)]
+    label_smoothing: f64,
+    /// EMA decay of the evaluated weights.
+    #[arg(long, default_value_t = 0.9999, conflicts_with = "no_ema")]
+    ema: f64,
+    /// Evaluate the raw weights instead of their moving average.
+    #[arg(long)]
+    no_ema: bool,
+    /// Fixed-size runs: dropout [default: the spec's], RandAugment magnitude and
+    /// Mixup alpha [default: 0, off].
+    #[arg(long, conflicts_with = "progressive")]
+    dropout: Option<f64>,
+    #[arg(long, default_value_t = 0.0, conflicts_with = "progressive")]
+    randaug: f64,
+    #[arg(long, default_value_t = 0.0, conflicts_with = "progressive")]
+    mixup: f64,
+    #[arg(long, default_value_t = 0.0)]
+    cutmix: f64,
+    /// Random-crop padding in source pixels [default: side/14, 2 for 28 px].
+    #[arg(long)]
+    crop_pad: Option<usize>,
+    #[arg(long)]
+    no_flip: bool,
+    /// Override the spec's stochastic-depth survival probability.
+    #[arg(long)]
+    survival_prob: Option<f64>,
+    /// Override the spec's stem stride (1 suits 28–32 px images).
+    #[arg(long)]
+    stem_stride: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    #[arg(long, default_value = "fast")]
+    ops: OpSet,
+    /// Run directory (metrics, checkpoints) [default: runs/train/<arch>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the run in --out from its last checkpoint, with its saved settings.
+    #[arg(long)]
+    resume: bool,
+    /// Print the final report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn bad(e: impl std::fmt::Display) -> Failure {
+    Failure::bad_input(e)
+}
+
+/// The spec as trained: overrides applied, fitted to the data.
+fn fitted_spec(args: &TrainArgs, splits: &Splits) -> Result<ArchSpec, Failure> {
+    let mut spec = load_arch(&args.arch)?;
+    if let Some(s) = args.stem_stride {
+        spec.stem_stride = s;
+    }
+    if let Some(p) = args.survival_prob {
+        spec.survival_prob = p;
+    }
+    let spec = spec
+        .with_classes(splits.train.classes)
+        .with_input_channels(splits.train.channels);
+    let mut checked = spec.clone();
+    checked.train_size = checked.min_image_size();
+    checked.eval_size = checked.train_size;
+    checked
+        .validate()
+        .map_err(|e| bad(format!("{}: {e}", args.arch)))?;
+    Ok(spec)
+}
+
+fn progressive(args: &TrainArgs, spec: &ArchSpec, side: usize) -> Result<Progressive, Failure> {
+    let Some(name) = &args.progressive else {
+        let size = args
+            .size
+            .unwrap_or_else(|| side.max(spec.min_image_size()).div_ceil(8) * 8);
+        let dropout = args.dropout.unwrap_or(spec.dropout);
+        return Ok(Progressive::fixed(size, dropout, args.randaug, args.mixup));
+    };
+    let name = if name == "auto" {
+        if side <= 64 { "proxy" } else { "s" }
+    } else {
+        name.as_str()
+    };
+    let mut schedule = match Progressive::preset(name) {
+        Some(p) => p,
+        None if Path::new(name).is_file() => {
+            let text = std::fs::read_to_string(name).map_err(|e| bad(format!("{name}: {e}")))?;
+            serde_json::from_str(&text)
+                .map_err(|e| bad(format!("{name}: not a progressive schedule: {e}")))?
+        }
+        None => {
+            return Err(bad(format!(
+                "--progressive `{name}` is neither a preset (proxy, s, m, l) nor a schedule file"
+            )));
+        }
+    };
+    if args.no_adaptive {
+        schedule.adaptive = false;
+    }
+    schedule
+        .validate()
+        .map_err(|e| bad(format!("--progressive {name}: {e}")))?;
+    Ok(schedule)
+}
+
+fn config(args: &TrainArgs, spec: &ArchSpec, splits: &Splits) -> Result<TrainConfig, Failure> {
+    let side = splits.train.height.max(splits.train.width);
+    let schedule = progressive(args, spec, side)?;
+    let per256 = args.batch as f64 / 256.0;
+    let (lr, wd, decay) = match args.optimizer {
+        OptimizerKind::Rmsprop => (0.016 * per256, 1e-5, LrDecay::Exponential),
+        OptimizerKind::Sgd => (0.1 * per256, 5e-5, LrDecay::Cosine),
+        OptimizerKind::AdamW => (0.004 * per256, 0.05, LrDecay::Cosine),
+    };
+    let mut c = TrainConfig::paper(args.epochs, args.batch, schedule);
+    c.optimizer = args.optimizer;
+    c.lr = LrSchedule {
+        lr: args.lr.unwrap_or(lr),
+        warmup_epochs: args.warmup.unwrap_or(c.lr.warmup_epochs),
+        decay: args.decay.unwrap_or(decay),
+        ..c.lr
+    };
+    c.weight_decay = args.weight_decay.unwrap_or(wd);
+    c.label_smoothing = args.label_smoothing;
+    c.ema_decay = (!args.no_ema).then_some(args.ema);
+    c.crop_pad = args.crop_pad.unwrap_or((side / 14).max(1));
+    c.flip = !args.no_flip;
+    c.cutmix_alpha = args.cutmix;
+    c.seed = args.seed;
+    c.validate().map_err(bad)?;
+    Ok(c)
+}
+
+/// What `config.json` holds: enough to resume.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedRun {
+    spec: ArchSpec,
+    data: Option<String>,
+    ops: String,
+    train: TrainConfig,
+}
+
+pub fn run(args: TrainArgs) -> Result<(), Failure> {
+    let device = models::parse_device(&args.device).map_err(bad)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/train").join(args.arch.replace(['/', '.'], "_")));
+    let run_dir = RunDir::create(&out).map_err(Failure::runtime)?;
+
+    let (spec, splits, config, ops) = if args.resume {
+        let path = run_dir.config_path();
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            bad(format!(
+                "--resume: {}: {e} (nothing to resume here)",
+                path.display()
+            ))
+        })?;
+        let saved: SavedRun =
+            serde_json::from_str(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        let splits = load_data(saved.data.as_deref()).map_err(bad)?;
+        eprintln!(
+            "resuming {} (settings from {}; other flags are ignored)",
+            out.display(),
+            path.display()
+        );
+        (
+            saved.spec,
+            splits,
+            saved.train,
+            saved.ops.parse().map_err(bad)?,
+        )
+    } else {
+        if run_dir.config_path().exists() {
+            return Err(bad(format!(
+                "{} already holds a run; pass --resume to continue it or --out for a new one",
+                out.display()
+            )));
+        }
+        let splits = load_data(args.data.as_deref()).map_err(bad)?;
+        let spec = fitted_spec(&args, &splits)?;
+        let config = config(&args, &spec, &splits)?;
+        for i in 0..config.progressive.stages {
+            let size = config.progressive.at(i).size;
+            spec.check_image_size("size", size).map_err(|e| {
+                bad(format!(
+                    "{e}; train at a larger size, or pass --stem-stride 1 for a small-image variant"
+                ))
+            })?;
+        }
+        let saved = SavedRun {
+            spec: spec.clone(),
+            data: args.data.clone(),
+            ops: format!("{:?}", args.ops).to_lowercase(),
+            train: config.clone(),
+        };
+        RunDir::write_atomic(
+            &run_dir.config_path(),
+            &serde_json::to_string_pretty(&saved).expect("serialises"),
+        )
+        .map_err(Failure::runtime)?;
+        (spec, splits, config, args.ops)
+    };
+
+    eprintln!(
+        "training {} ({} parameters) on {}: {} epochs, batch {}, {:?}, {}",
+        spec.name,
+        spec.param_count(),
+        splits.description,
+        config.epochs,
+        config.batch,
+        config.optimizer,
+        if config.progressive.stages > 1 {
+            format!(
+                "progressive {} stages {}→{} px{}",
+                config.progressive.stages,
+                config.progressive.size[0],
+                config.progressive.size[1],
+                if config.progressive.adaptive {
+                    " with adaptive regularization"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            format!("fixed {} px", config.progressive.size[1])
+        }
+    );
+
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let trainer = Trainer {
+        spec: &spec,
+        splits: &splits,
+        config: &config,
+        device: &device,
+        ops,
+        run: Some(&run_dir),
+        resume: args.resume,
+    };
+    let report = trainer
+        .run(&mut |event| match event {
+            Event::EpochStart { epoch, epochs, stage, steps } => {
+                bar.reset();
+                bar.set_length(steps as u64);
+                bar.set_prefix(format!("epoch {}/{} {}px", epoch + 1, epochs, stage.size));
+            }
+            Event::Step { step, loss, acc, images_per_s, .. } => {
+                bar.set_position(step as u64);
+                bar.set_message(format!("loss {loss:.3} acc {:.1}% {images_per_s:.0} img/s", acc * 100.0));
+            }
+            Event::EpochEnd(m) => {
+                bar.finish_and_clear();
+                eprintln!(
+                    "epoch {:>3}: {}px dropout {:.2} randaug {:.1} mixup {:.2} | lr {:.2e} loss {:.4} acc {:.2}% | val loss {:.4} acc {:.2}% | {:.0} img/s, {:.0} s (data wait {:.1} s)",
+                    m.epoch, m.stage.size, m.stage.dropout, m.stage.randaug, m.stage.mixup, m.lr, m.train_loss,
+                    m.train_acc * 100.0, m.val_loss, m.val_acc * 100.0, m.images_per_s, m.epoch_s, m.data_wait_s
+                );
+            }
+        })
+        .map_err(|e| match e {
+            TrainError::Config(m) => bad(m),
+            other => Failure::runtime(other),
+        })?;
+
+    if args.json {
+        print_json(&json!({"report": report, "run": out}));
+    } else {
+        println!(
+            "{}: validation accuracy {:.2}% (best {:.2}%), {} epochs in {:.0} s, {:.0} images/s; run in {}",
+            spec.name,
+            report.val_acc * 100.0,
+            report.best_val_acc * 100.0,
+            report.epochs_done,
+            report.elapsed_s,
+            report.images_per_s,
+            out.display()
+        );
+    }
+    match report.outcome {
+        Outcome::Completed => Ok(()),
+        Outcome::Diverged { epoch, step, loss } => Err(Failure::runtime(format!(
+            "training diverged: loss {loss} at step {step} (epoch {}); lower --lr",
+            epoch + 1
+        ))),
+    }
+}
