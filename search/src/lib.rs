@@ -3,11 +3,16 @@
 
 pub mod augment;
 pub mod data;
+pub mod driver;
+pub mod evaluator;
 pub mod failure;
 pub mod inputs;
 pub mod op_time;
 pub mod step_time;
+pub mod store;
+pub mod strategy;
 pub mod table;
 pub mod train;
+pub mod trial;
 
 pub use failure::Failure;

@@ -6,21 +6,23 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 
-use commands::{arch, bench_op, bench_step, scale, screen, space_cmd, train};
+use commands::{arch, bench_op, bench_step, export, scale, search_cmd, space_cmd, train};
 
 /// Training-aware neural architecture search for EfficientNetV2-style networks.
 ///
-/// Without a subcommand, `search` samples candidates from a search space. Use
-/// `search arch show efficientnetv2-s` to inspect a network, `search scale` to grow
-/// one into a family, and `search space show paper --json` to get an editable
-/// search-space file.
+/// Without a subcommand, `search` runs a search: candidates from a space are
+/// timed (training step time at a target size), trained briefly on proxy data,
+/// and rewarded by accuracy · step-time^-0.07 · params^-0.05. `search train`
+/// trains one network; `search arch show efficientnetv2-s` inspects one; `search
+/// scale` grows one into a family; `search space show paper --json` gives an
+/// editable search-space file.
 #[derive(Parser)]
 #[command(name = "search", version, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
-    search: screen::ScreenArgs,
+    search: search_cmd::SearchArgs,
 }
 
 #[derive(Subcommand)]
@@ -32,6 +34,8 @@ enum Command {
     BenchStep(bench_step::BenchStepArgs),
     /// Time one operation forward and backward (the flags of `timm_step.py --op`).
     BenchOp(bench_op::BenchOpArgs),
+    /// Write a search trial's architecture as a spec file.
+    Export(export::ExportArgs),
     /// Scale a base network in width, depth and resolution, or into an S/M/L family.
     Scale(scale::ScaleArgs),
     /// Train one network, at a fixed size or with progressive learning.
@@ -48,10 +52,11 @@ fn main() -> ExitCode {
         Some(Command::Arch(command)) => arch::run(command),
         Some(Command::BenchStep(args)) => bench_step::run(args),
         Some(Command::BenchOp(args)) => bench_op::run(args),
+        Some(Command::Export(args)) => export::run(args),
         Some(Command::Scale(args)) => scale::run(args),
         Some(Command::Space(command)) => space_cmd::run(command),
         Some(Command::Train(args)) => train::run(*args),
-        None => screen::run(cli.search),
+        None => search_cmd::run(cli.search),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -224,22 +224,164 @@ fn spaces_round_trip_through_files() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+const TINY_SPACE: &str = r#"{"name": "tiny", "input_channels": 1, "stem_channels": 8, "stem_stride": 1,
+    "head_channels": 32, "classes": 10, "dropout": 0.1, "survival_prob": 0.9,
+    "train_size": 16, "eval_size": 16,
+    "stages": [
+      {"out_channels": 16, "stride": 2, "ops": ["mbconv", "fused_mbconv"], "kernels": [3, 5],
+       "expand_ratios": [1, 4], "se_ratios": [null, 0.25], "repeats": [1, 2]},
+      {"out_channels": 24, "stride": 2, "ops": ["mbconv", "fused_mbconv"], "kernels": [3],
+       "expand_ratios": [1, 4], "se_ratios": [null], "repeats": [0, 2]}]}"#;
+
+const TINY_ARCH: &str = r#"{"name": "tiny-reference", "input_channels": 1, "stem_channels": 8, "stem_stride": 1,
+    "stages": ["r1_k3_s2_e1_i8_o16_c1", "r1_k3_s2_e4_i16_o24"], "head_channels": 32, "classes": 10,
+    "dropout": 0.1, "survival_prob": 0.9, "train_size": 16, "eval_size": 16}"#;
+
+/// The flags of a search small enough for tests, writing to `out`.
+fn tiny_search(dir: &std::path::Path, out: &std::path::Path, budget: &str) -> Vec<String> {
+    std::fs::write(dir.join("space.json"), TINY_SPACE).unwrap();
+    std::fs::write(dir.join("reference.json"), TINY_ARCH).unwrap();
+    [
+        "--budget",
+        budget,
+        "--space",
+        dir.join("space.json").to_str().unwrap(),
+        "--reference",
+        dir.join("reference.json").to_str().unwrap(),
+        "--proxy-epochs",
+        "1",
+        "--proxy-batch",
+        "64",
+        "--proxy-size",
+        "16",
+        "--step-batch",
+        "2",
+        "--step-size",
+        "16",
+        "--step-steps",
+        "1",
+        "--seed",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn trial_lines(out: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(out.join("trials.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
-fn default_action_samples_distinct_seeded_candidates() {
-    let run = |seed: &str| json(&search(&["--budget", "5", "--seed", seed, "--json"]));
-    let a = run("3");
-    assert_eq!(a.as_array().unwrap().len(), 5);
-    assert_eq!(a, run("3"));
-    assert_ne!(a, run("4"));
-    let names: std::collections::HashSet<_> = a
-        .as_array()
-        .unwrap()
+fn a_killed_search_resumes_with_nothing_lost_or_evaluated_twice() {
+    let dir = scratch("resume");
+    let out = dir.join("run");
+    let args = tiny_search(&dir, &out, "4");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_search"))
+        .args(&args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while trial_lines(&out).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no trial finished in time"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL: whatever was in flight is lost
+    child.wait().unwrap();
+    let before = trial_lines(&out);
+    assert!(!before.is_empty());
+    // A write torn by the kill is tolerated.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(out.join("trials.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"id\": 7, \"status\": \"do").unwrap();
+    drop(f);
+
+    let resumed = search(&["--out", out.to_str().unwrap(), "--resume", "--budget", "4"]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let after = trial_lines(&out);
+    assert_eq!(after.len(), 4);
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "finished trials were changed"
+    );
+    let trials: Vec<serde_json::Value> = after
         .iter()
-        .map(|c| c["name"].as_str().unwrap().to_string())
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(names.len(), 5);
+    let ids: std::collections::HashSet<_> =
+        trials.iter().map(|t| t["id"].as_u64().unwrap()).collect();
+    let keys: std::collections::HashSet<_> = trials
+        .iter()
+        .map(|t| t["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        (ids.len(), keys.len()),
+        (4, 4),
+        "a trial was evaluated twice"
+    );
+
+    // The best trial exports as a valid spec.
+    let exported = search(&["export", out.to_str().unwrap(), "best"]);
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    space::ArchSpec::from_json(&stdout(&exported))
+        .unwrap()
+        .validate()
+        .unwrap();
+    bad_input(
+        &search(&["export", out.to_str().unwrap(), "99"]),
+        "no trial #99",
+    );
+    // Starting over in the same directory would lose it: refused.
+    bad_input(
+        &search(&args.iter().map(String::as_str).collect::<Vec<_>>()),
+        "already holds a search",
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_search_input_exits_with_code_2() {
+    let dir = scratch("search-bad");
+    let broken = dir.join("space.json");
+    std::fs::write(&broken, TINY_SPACE.replace("[3, 5]", "[4]")).unwrap();
+    let broken = broken.to_str().unwrap();
+    bad_input(
+        &search(&["--space", broken, "--out", dir.join("a").to_str().unwrap()]),
+        "stages[0].kernels",
+    );
+    bad_input(&search(&["--strategy", "genetic"]), "invalid value");
     bad_input(&search(&["--budget", "0"]), "--budget");
+    bad_input(&search(&["--resume"]), "--out");
+    bad_input(
+        &search(&["--out", dir.join("none").to_str().unwrap(), "--resume"]),
+        "holds no search",
+    );
     bad_input(&search(&["--space", "nowhere"]), "neither a built-in space");
+    bad_input(
+        &search(&[
+            "--data",
+            "/nonexistent",
+            "--out",
+            dir.join("b").to_str().unwrap(),
+            "--space",
+            broken,
+        ]),
+        "stages[0].kernels",
+    );
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

@@ -3,8 +3,9 @@
 pub mod arch;
 pub mod bench_op;
 pub mod bench_step;
+pub mod export;
 pub mod scale;
-pub mod screen;
+pub mod search_cmd;
 pub mod space_cmd;
 pub mod train;
 

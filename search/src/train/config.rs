@@ -13,6 +13,9 @@ pub enum OptimizerKind {
     Rmsprop,
     /// SGD with momentum 0.9.
     Sgd,
+    /// Adam with decoupled weight decay.
+    #[value(name = "adamw")]
+    #[serde(rename = "adamw")]
     AdamW,
 }
 

@@ -1,0 +1,351 @@
+//! The default action: a training-aware search.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use models::ops::OpSet;
+use serde_json::json;
+
+use search::Failure;
+use search::data::load_data;
+use search::driver::{SearchConfig, SearchEvent, pareto_front, run_search};
+use search::evaluator::{EvaluatorConfig, Reward, Timing, time_steps};
+use search::inputs::{load_arch, load_space};
+use search::store::{RunDirStore, TrialStore};
+use search::strategy::StrategyKind;
+use search::table::{Table, si, thousands};
+use search::train::{LrDecay, OptimizerKind, Progressive, TrainConfig};
+use search::trial::{Trial, TrialStatus};
+
+use super::print_json;
+
+#[derive(Args)]
+pub struct SearchArgs {
+    /// Trials to evaluate (in all, counting those of a resumed run).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+    budget: u64,
+    /// Stop starting trials after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    time_budget: Option<f64>,
+    /// A built-in space (paper, efficientnetv2-s) or a search-space JSON file.
+    #[arg(long, default_value = "paper")]
+    space: String,
+    #[arg(long, value_enum, default_value = "evolution")]
+    strategy: StrategyKind,
+    /// Proxy-training data: `embedded` (default), `fashion-mnist`, or a directory.
+    #[arg(long)]
+    data: Option<String>,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Run directory [default: runs/search-<time>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the search in --out with its saved settings.
+    #[arg(long, requires = "out")]
+    resume: bool,
+    /// Candidates evaluated at once, each on its share of the CPU threads.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Proxy training: epochs, batch and image side.
+    #[arg(long, default_value_t = 2)]
+    proxy_epochs: usize,
+    #[arg(long, default_value_t = 64)]
+    proxy_batch: usize,
+    #[arg(long, default_value_t = 32)]
+    proxy_size: usize,
+    /// Step-time measurement: batch, image side and timed steps.
+    #[arg(long, default_value_t = 16)]
+    step_batch: usize,
+    #[arg(long, default_value_t = 128)]
+    step_size: usize,
+    #[arg(long, default_value_t = 3)]
+    step_steps: usize,
+    /// Skip candidates whose estimated training memory exceeds this.
+    #[arg(long, default_value_t = 8.0, value_name = "GIB")]
+    memory_cap: f64,
+    /// Reward exponents of step time and parameters.
+    #[arg(long, default_value_t = -0.07, allow_hyphen_values = true)]
+    w: f64,
+    #[arg(long, default_value_t = -0.05, allow_hyphen_values = true)]
+    v: f64,
+    /// Network S and P are normalised by [default: the space's backbone].
+    #[arg(long)]
+    reference: Option<String>,
+    #[arg(long, default_value = "fast")]
+    ops: OpSet,
+    /// Print the final summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn bad(e: impl std::fmt::Display) -> Failure {
+    Failure::bad_input(e)
+}
+
+fn default_out() -> PathBuf {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    PathBuf::from("runs").join(format!(
+        "search-{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    ))
+}
+
+fn new_config(args: &SearchArgs, device: &candle_core::Device) -> Result<SearchConfig, Failure> {
+    let space = load_space(&args.space)?;
+    let reference_name = args
+        .reference
+        .clone()
+        .unwrap_or_else(|| match space.name.as_str() {
+            "efficientnetv2-s" => "efficientnetv2-s".into(),
+            _ => "efficientnet-b0".into(),
+        });
+    let reference = load_arch(&reference_name)?;
+    let timing = Timing {
+        batch: args.step_batch,
+        size: args.step_size,
+        steps: args.step_steps.max(1),
+        warmup: 1,
+    };
+    for (what, v) in [
+        ("--proxy-epochs", args.proxy_epochs),
+        ("--proxy-batch", args.proxy_batch),
+        ("--step-batch", args.step_batch),
+        ("--workers", args.workers),
+    ] {
+        if v == 0 {
+            return Err(bad(format!("{what} must be at least 1")));
+        }
+    }
+    if !(args.memory_cap > 0.0) {
+        return Err(bad("--memory-cap must be positive"));
+    }
+    reference
+        .check_image_size("--step-size", args.step_size)
+        .map_err(bad)?;
+    eprintln!(
+        "timing the reference {reference_name} (batch {}, {} px)…",
+        timing.batch, timing.size
+    );
+    let reference_steps =
+        time_steps(&reference, &timing, args.seed, device, args.ops).map_err(Failure::runtime)?;
+    let mut proxy = TrainConfig::paper(
+        args.proxy_epochs,
+        args.proxy_batch,
+        Progressive::fixed(args.proxy_size, 0.2, 0.0, 0.0),
+    );
+    proxy.optimizer = OptimizerKind::AdamW;
+    proxy.lr.lr = 0.002 * args.proxy_batch as f64 / 128.0;
+    proxy.lr.decay = LrDecay::Cosine;
+    proxy.lr.warmup_epochs = 0.15 * args.proxy_epochs as f64;
+    proxy.weight_decay = 0.05;
+    proxy.ema_decay = None;
+    proxy.crop_pad = 2;
+    proxy.log_every = 0;
+    proxy.validate().map_err(bad)?;
+    Ok(SearchConfig {
+        space,
+        strategy: args.strategy,
+        budget: args.budget as usize,
+        time_budget_s: args.time_budget,
+        seed: args.seed,
+        data: args.data.clone(),
+        reference: reference_name,
+        evaluator: EvaluatorConfig {
+            timing,
+            memory_cap_bytes: (args.memory_cap * (1u64 << 30) as f64) as u64,
+            proxy,
+            reward: Reward {
+                w: args.w,
+                v: args.v,
+                reference_step_ms: reference_steps.median,
+                reference_params: reference.param_count(),
+            },
+        },
+        workers: args.workers,
+    })
+}
+
+pub fn run(args: SearchArgs) -> Result<(), Failure> {
+    let device = models::parse_device(&args.device).map_err(bad)?;
+    let out = args.out.clone().unwrap_or_else(default_out);
+    let mut store = RunDirStore::open(&out).map_err(Failure::runtime)?;
+    let saved = store.config().map_err(Failure::runtime)?;
+    let mut config: SearchConfig = match (saved, args.resume) {
+        (Some(saved), true) => {
+            eprintln!(
+                "resuming the search in {} with its saved settings",
+                out.display()
+            );
+            serde_json::from_value(saved)
+                .map_err(|e| bad(format!("{}/config.json: {e}", out.display())))?
+        }
+        (None, true) => return Err(bad(format!("--resume: {} holds no search", out.display()))),
+        (Some(_), false) => {
+            return Err(bad(format!(
+                "{} already holds a search; pass --resume to continue it or --out for a new one",
+                out.display()
+            )));
+        }
+        (None, false) => {
+            let config = new_config(&args, &device)?;
+            store
+                .save_config(&serde_json::to_value(&config).expect("config serialises"))
+                .map_err(Failure::runtime)?;
+            config
+        }
+    };
+    if args.resume && args.budget as usize > config.budget {
+        config.budget = args.budget as usize; // a resumed search may be extended
+    }
+    let splits = load_data(config.data.as_deref().or(Some("embedded"))).map_err(bad)?;
+    eprintln!(
+        "searching space `{}` ({:.2e} points) with {:?}, budget {} trials, proxy data: {}; run in {}",
+        config.space.name,
+        config.space.cardinality() as f64,
+        config.strategy,
+        config.budget,
+        splits.description,
+        out.display()
+    );
+
+    let bar = ProgressBar::new(config.budget as u64);
+    bar.set_style(
+        ProgressStyle::with_template("trial {pos}/{len} [{bar:30}] {msg} ETA {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let best = std::sync::Mutex::new(f64::NAN);
+    let trials = run_search(
+        &mut store,
+        &config,
+        &splits,
+        &device,
+        args.ops,
+        &|event| match event {
+            SearchEvent::Started { done, .. } => bar.set_position(done as u64),
+            SearchEvent::TrialStarted { id, name } => {
+                bar.set_message(format!("evaluating #{id} {name}"))
+            }
+            SearchEvent::TrialFinished(t) => {
+                let mut b = best.lock().expect("not poisoned");
+                if let Some(r) = t.reward
+                    && !(r <= *b)
+                {
+                    *b = r;
+                }
+                bar.inc(1);
+                bar.suspend(|| eprintln!("{}", line(t)));
+                bar.set_message(format!("best reward {:.4}", *b));
+            }
+        },
+    )
+    .map_err(Failure::runtime)?;
+    bar.finish_and_clear();
+    summarize(&trials, &out, args.json);
+    Ok(())
+}
+
+/// One trial as a log line.
+fn line(t: &Trial) -> String {
+    match t.status {
+        TrialStatus::Done => format!(
+            "#{:<3} acc {:.2}%  step {:.0} ms  {} params  reward {:.4}  ({:.0} s)  {}",
+            t.id,
+            t.accuracy.unwrap_or(0.0) * 100.0,
+            t.step_ms.as_ref().map_or(0.0, |s| s.median),
+            si(t.params),
+            t.reward.unwrap_or(0.0),
+            t.total_s,
+            t.spec.name
+        ),
+        status => format!(
+            "#{:<3} {:?}: {}",
+            t.id,
+            status,
+            t.error.as_deref().unwrap_or("")
+        ),
+    }
+}
+
+fn summarize(trials: &[Trial], out: &Path, json: bool) {
+    let mut done: Vec<&Trial> = trials.iter().filter(|t| t.reward.is_some()).collect();
+    done.sort_by(|a, b| b.reward.unwrap_or(0.0).total_cmp(&a.reward.unwrap_or(0.0)));
+    let front = pareto_front(trials);
+    if json {
+        print_json(&json!({
+            "run": out,
+            "trials": trials.len(),
+            "done": done.len(),
+            "best": done.first().map(|t| json!({"id": t.id, "reward": t.reward, "accuracy": t.accuracy,
+                "step_ms": t.step_ms.as_ref().map(|s| s.median), "params": t.params, "blocks": t.spec.blocks()})),
+            "pareto": front.iter().map(|t| t.id).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    let failed = trials
+        .iter()
+        .filter(|t| t.status == TrialStatus::Failed)
+        .count();
+    let skipped = trials
+        .iter()
+        .filter(|t| t.status == TrialStatus::Skipped)
+        .count();
+    println!(
+        "\n{} trials: {} done, {} skipped (memory), {} failed. Run directory: {}",
+        trials.len(),
+        done.len(),
+        skipped,
+        failed,
+        out.display()
+    );
+    let mut table = Table::new(&[
+        "rank", "trial", "reward", "accuracy", "step ms", "params", "MACs", "pareto",
+    ]);
+    for (rank, t) in done.iter().take(10).enumerate() {
+        table.row(&[
+            (rank + 1).to_string(),
+            format!("#{}", t.id),
+            format!("{:.4}", t.reward.unwrap_or(0.0)),
+            format!("{:.2}%", t.accuracy.unwrap_or(0.0) * 100.0),
+            format!("{:.0}", t.step_ms.as_ref().map_or(0.0, |s| s.median)),
+            thousands(t.params),
+            si(t.macs),
+            if front.iter().any(|f| f.id == t.id) {
+                "*".into()
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    print!("{}", table.render());
+    if let Some(best) = done.first() {
+        println!("\nbest: trial #{} ({})", best.id, best.spec.name);
+        for block in best.spec.blocks() {
+            println!("  {block}");
+        }
+        println!(
+            "spec: {}/best.json (or `search export {} best`)",
+            out.display(),
+            out.display()
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! Where a search keeps its trials. The search speaks only to [`TrialStore`], so
+//! a shared database can stand in for the run directory and let workers on many
+//! machines share one search.
+
+mod run_dir;
+
+pub use run_dir::RunDirStore;
+
+use crate::trial::Trial;
+
+/// An append-only record of a search.
+pub trait TrialStore {
+    /// The search's configuration as saved when it started (JSON), if any.
+    fn config(&self) -> Result<Option<serde_json::Value>, StoreError>;
+    /// Saves the configuration of a new search.
+    fn save_config(&mut self, config: &serde_json::Value) -> Result<(), StoreError>;
+    /// Every recorded trial, in order.
+    fn trials(&self) -> Result<Vec<Trial>, StoreError>;
+    /// Records a finished trial durably before returning.
+    fn append(&mut self, trial: &Trial) -> Result<(), StoreError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
