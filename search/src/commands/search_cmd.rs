@@ -135,7 +135,7 @@ fn new_config(args: &SearchArgs, device: &candle_core::Device) -> Result<SearchC
             return Err(bad(format!("{what} must be at least 1")));
         }
     }
-    if !(args.memory_cap > 0.0) {
+    if args.memory_cap.is_nan() || args.memory_cap <= 0.0 {
         return Err(bad("--memory-cap must be positive"));
     }
     reference
