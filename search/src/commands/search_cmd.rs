@@ -248,7 +248,7 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
             SearchEvent::TrialFinished(t) => {
                 let mut b = best.lock().expect("not poisoned");
                 if let Some(r) = t.reward
-                    && !(r <= *b)
+                    && (b.is_nan() || r > *b)
                 {
                     *b = r;
                 }
