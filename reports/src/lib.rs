@@ -1,3 +1,22 @@
 //! Tables, Pareto fronts, plots and the HTML report of a run directory.
 //!
-//! Empty for now: it arrives with the reports issue, once a search writes runs.
+//! A report reads a run's files, never the search code, so any run, old or new,
+//! from any machine, can be reported: [`run`] loads a search (`trials.jsonl`) or a
+//! training run (`metrics.jsonl`), [`table`] puts it in polars DataFrames for CSV
+//! and Parquet, [`pareto`] sorts trials into non-dominated fronts, [`plots`] draws
+//! them, and [`report`] writes it all, as HTML and Markdown, beside the run.
+
+pub mod document;
+pub mod error;
+pub mod html;
+pub mod markdown;
+pub mod pareto;
+pub mod plots;
+pub mod report;
+pub mod run;
+pub mod table;
+
+pub use error::ReportError;
+pub use pareto::{Goal, front, non_dominated_ranks};
+pub use report::{Report, write_report};
+pub use run::{EpochRecord, Run, SearchRun, TrainRun, TrialRecord};

@@ -9,6 +9,7 @@ use std::time::Instant;
 use candle_core::Device;
 use models::ops::OpSet;
 use rand::Rng;
+use reports::Goal;
 use serde::{Deserialize, Serialize};
 use space::{Choices, SearchSpace};
 
@@ -34,6 +35,10 @@ pub struct SearchConfig {
     pub reference: String,
     pub evaluator: EvaluatorConfig,
     pub workers: usize,
+    /// Presets evaluated the same way as the candidates, for comparison in the
+    /// report; they use no budget and no strategy learns from them.
+    #[serde(default)]
+    pub references: Vec<String>,
 }
 
 /// What the search tells an observer.
@@ -86,6 +91,35 @@ impl State {
         self.exhausted = true;
         None
     }
+}
+
+/// Evaluates the reference presets the store does not hold yet and records each
+/// as it finishes; returns all of them, old and new.
+pub fn evaluate_references(
+    store: &mut (dyn TrialStore + Send),
+    config: &SearchConfig,
+    splits: &Splits,
+    device: &Device,
+    ops: OpSet,
+    on_start: &mut dyn FnMut(&str),
+) -> Result<Vec<Trial>, String> {
+    let mut done = store.references().map_err(|e| e.to_string())?;
+    let evaluator = Evaluator {
+        config: &config.evaluator,
+        splits,
+        device,
+        ops,
+    };
+    // Recorded in the order asked for: the first `done.len()` are finished.
+    for (i, name) in config.references.iter().enumerate().skip(done.len()) {
+        let spec = crate::inputs::load_arch(name).map_err(|e| e.to_string())?;
+        on_start(name);
+        let seed = rng_for(&[config.seed, i as u64, 0x8EF]).random::<u64>();
+        let trial = evaluator.evaluate(i, &spec, &Choices(Vec::new()), seed);
+        store.append_reference(&trial).map_err(|e| e.to_string())?;
+        done.push(trial);
+    }
+    Ok(done)
 }
 
 /// Runs the search to its budget, recording every trial in `store`; returns all
@@ -206,27 +240,23 @@ pub fn run_search(
 /// The trials no other trial beats in both accuracy (higher) and step time
 /// (lower), by ascending step time.
 pub fn pareto_front(trials: &[Trial]) -> Vec<&Trial> {
-    let done: Vec<&Trial> = trials
+    let done: Vec<&Trial> = trials.iter().filter(|t| t.is_done()).collect();
+    let points: Vec<Vec<f64>> = done
         .iter()
-        .filter(|t| t.accuracy.is_some() && t.step_ms.is_some())
-        .collect();
-    let point = |t: &Trial| {
-        (
-            t.accuracy.unwrap_or(0.0),
-            t.step_ms.as_ref().map_or(f64::MAX, |s| s.median),
-        )
-    };
-    let mut front: Vec<&Trial> = done
-        .iter()
-        .copied()
-        .filter(|t| {
-            let (a, s) = point(t);
-            !done.iter().any(|o| {
-                let (oa, os) = point(o);
-                oa >= a && os <= s && (oa > a || os < s)
-            })
+        .map(|t| {
+            vec![
+                t.accuracy.unwrap_or(f64::NAN),
+                t.step_ms.as_ref().map_or(f64::NAN, |s| s.median),
+            ]
         })
         .collect();
-    front.sort_by(|a, b| point(a).1.total_cmp(&point(b).1));
+    let mut front: Vec<&Trial> = reports::front(&points, &[Goal::Max, Goal::Min])
+        .into_iter()
+        .map(|i| done[i])
+        .collect();
+    front.sort_by(|a, b| {
+        let step = |t: &Trial| t.step_ms.as_ref().map_or(f64::MAX, |s| s.median);
+        step(a).total_cmp(&step(b))
+    });
     front
 }

@@ -6,7 +6,9 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 
-use commands::{arch, bench_op, bench_step, export, scale, search_cmd, space_cmd, train};
+use commands::{
+    arch, bench_op, bench_step, export, report_cmd, scale, search_cmd, space_cmd, train,
+};
 
 /// Training-aware neural architecture search for EfficientNetV2-style networks.
 ///
@@ -36,6 +38,9 @@ enum Command {
     BenchOp(bench_op::BenchOpArgs),
     /// Write a search trial's architecture as a spec file.
     Export(export::ExportArgs),
+    /// Write the HTML and Markdown report of a search or training run (plots,
+    /// Pareto fronts, tables as CSV and Parquet) to <RUN>/report/.
+    Report(report_cmd::ReportArgs),
     /// Scale a base network in width, depth and resolution, or into an S/M/L family.
     Scale(scale::ScaleArgs),
     /// Train one network, at a fixed size or with progressive learning.
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
         Some(Command::BenchStep(args)) => bench_step::run(args),
         Some(Command::BenchOp(args)) => bench_op::run(args),
         Some(Command::Export(args)) => export::run(args),
+        Some(Command::Report(args)) => report_cmd::run(args),
         Some(Command::Scale(args)) => scale::run(args),
         Some(Command::Space(command)) => space_cmd::run(command),
         Some(Command::Train(args)) => train::run(*args),

@@ -248,6 +248,8 @@ fn tiny_search(dir: &std::path::Path, out: &std::path::Path, budget: &str) -> Ve
         dir.join("space.json").to_str().unwrap(),
         "--reference",
         dir.join("reference.json").to_str().unwrap(),
+        "--references",
+        dir.join("reference.json").to_str().unwrap(),
         "--proxy-epochs",
         "1",
         "--proxy-batch",
@@ -331,6 +333,20 @@ fn a_killed_search_resumes_with_nothing_lost_or_evaluated_twice() {
         (ids.len(), keys.len()),
         (4, 4),
         "a trial was evaluated twice"
+    );
+
+    // The reference network was evaluated once, not again on resuming, and the
+    // report written at the end shows it beside the trials.
+    let references = std::fs::read_to_string(out.join("references.jsonl")).unwrap();
+    assert_eq!(references.lines().count(), 1);
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(html.contains("tiny-reference") && html.contains("4 trials"));
+    let report = search(&["report", out.to_str().unwrap()]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    assert!(stdout(&report).contains("index.html"));
+    bad_input(
+        &search(&["report", dir.to_str().unwrap()]),
+        "not a run directory",
     );
 
     // The best trial exports as a valid spec.

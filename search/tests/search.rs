@@ -73,7 +73,17 @@ fn config(budget: usize, strategy: StrategyKind) -> SearchConfig {
             },
         },
         workers: 1,
+        references: Vec::new(),
     }
+}
+
+/// The id of the trial with the highest reward.
+fn best_id(trials: &[search::trial::Trial]) -> Option<usize> {
+    trials
+        .iter()
+        .filter(|t| t.reward.is_some())
+        .max_by(|a, b| a.reward.unwrap().total_cmp(&b.reward.unwrap()))
+        .map(|t| t.id)
 }
 
 #[test]
@@ -119,6 +129,23 @@ fn a_tiny_search_runs_end_to_end() {
     assert_eq!(more[..3], trials[..]);
     let keys: std::collections::HashSet<_> = more.iter().map(|t| &t.key).collect();
     assert_eq!(keys.len(), 5);
+
+    // Reports read what the search wrote, field for field.
+    let run = reports::SearchRun::load(&dir).unwrap();
+    assert_eq!(run.trials.len(), 5);
+    for (read, written) in run.trials.iter().zip(&more) {
+        assert_eq!(read.id, written.id);
+        assert_eq!(read.spec, written.spec);
+        assert_eq!(
+            (read.accuracy, read.reward),
+            (written.accuracy, written.reward)
+        );
+        assert_eq!(
+            read.step_median(),
+            written.step_ms.as_ref().map(|s| s.median)
+        );
+    }
+    assert_eq!(run.best().map(|t| t.id), best_id(&more));
     std::fs::remove_dir_all(dir).unwrap();
 }
 

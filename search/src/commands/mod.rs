@@ -4,6 +4,7 @@ pub mod arch;
 pub mod bench_op;
 pub mod bench_step;
 pub mod export;
+pub mod report_cmd;
 pub mod scale;
 pub mod search_cmd;
 pub mod space_cmd;

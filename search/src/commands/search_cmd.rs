@@ -10,7 +10,7 @@ use serde_json::json;
 
 use search::Failure;
 use search::data::load_data;
-use search::driver::{SearchConfig, SearchEvent, pareto_front, run_search};
+use search::driver::{SearchConfig, SearchEvent, evaluate_references, pareto_front, run_search};
 use search::evaluator::{EvaluatorConfig, Reward, Timing, time_steps};
 use search::inputs::{load_arch, load_space};
 use search::store::{RunDirStore, TrialStore};
@@ -75,6 +75,11 @@ pub struct SearchArgs {
     /// Network S and P are normalised by [default: the space's backbone].
     #[arg(long)]
     reference: Option<String>,
+    /// Networks (presets or spec files) to evaluate the same way, for comparison
+    /// in the report, e.g. efficientnet-b0,efficientnetv2-b0,efficientnetv2-s;
+    /// they use no budget.
+    #[arg(long, value_delimiter = ',', value_name = "ARCH,…")]
+    references: Vec<String>,
     #[arg(long, default_value = "fast")]
     ops: OpSet,
     /// Print the final summary as JSON.
@@ -119,6 +124,9 @@ fn new_config(args: &SearchArgs, device: &candle_core::Device) -> Result<SearchC
             _ => "efficientnet-b0".into(),
         });
     let reference = load_arch(&reference_name)?;
+    for name in &args.references {
+        load_arch(name)?;
+    }
     let timing = Timing {
         batch: args.step_batch,
         size: args.step_size,
@@ -181,6 +189,7 @@ fn new_config(args: &SearchArgs, device: &candle_core::Device) -> Result<SearchC
             },
         },
         workers: args.workers,
+        references: args.references.clone(),
     })
 }
 
@@ -227,6 +236,19 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
         out.display()
     );
 
+    let references = evaluate_references(
+        &mut store,
+        &config,
+        &splits,
+        &device,
+        args.ops,
+        &mut |name| eprintln!("evaluating the reference network {name}…"),
+    )
+    .map_err(Failure::runtime)?;
+    for t in &references {
+        eprintln!("reference {}", line(t));
+    }
+
     let bar = ProgressBar::new(config.budget as u64);
     bar.set_style(
         ProgressStyle::with_template("trial {pos}/{len} [{bar:30}] {msg} ETA {eta}")
@@ -261,6 +283,7 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
     .map_err(Failure::runtime)?;
     bar.finish_and_clear();
     summarize(&trials, &out, args.json);
+    super::report_cmd::write_after_run(&out);
     Ok(())
 }
 

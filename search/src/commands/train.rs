@@ -341,6 +341,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
             out.display()
         );
     }
+    super::report_cmd::write_after_run(&out);
     match report.outcome {
         Outcome::Completed => Ok(()),
         Outcome::Diverged { epoch, step, loss } => Err(Failure::runtime(format!(

@@ -18,6 +18,10 @@ pub trait TrialStore {
     fn trials(&self) -> Result<Vec<Trial>, StoreError>;
     /// Records a finished trial durably before returning.
     fn append(&mut self, trial: &Trial) -> Result<(), StoreError>;
+    /// Reference networks evaluated alongside the search (not part of it: they
+    /// use no budget and no strategy learns from them).
+    fn references(&self) -> Result<Vec<Trial>, StoreError>;
+    fn append_reference(&mut self, trial: &Trial) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]

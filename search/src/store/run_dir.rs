@@ -1,6 +1,7 @@
 //! The run-directory store: `config.json`, `trials.jsonl` (one trial per line,
-//! flushed and synced per trial) and `best.json`. A torn last line, left by a
-//! process killed while writing, is dropped when the store opens.
+//! flushed and synced per trial), `best.json`, and `references.jsonl` for the
+//! reference networks. A torn last line, left by a process killed while writing,
+//! is dropped when the store opens.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -36,27 +37,57 @@ impl RunDirStore {
         self.root.join("trials.jsonl")
     }
 
+    fn references_path(&self) -> PathBuf {
+        self.root.join("references.jsonl")
+    }
+
     fn config_path(&self) -> PathBuf {
         self.root.join("config.json")
     }
 
-    /// Keeps only the complete, parseable lines of `trials.jsonl`.
+    /// Keeps only the complete, parseable lines of the trial files.
     fn repair(&self) -> Result<(), StoreError> {
-        let path = self.trials_path();
-        let Ok(text) = fs::read_to_string(&path) else {
-            return Ok(());
-        };
-        let good: Vec<&str> = text
-            .lines()
-            .filter(|l| serde_json::from_str::<Trial>(l).is_ok())
-            .collect();
-        let clean = good.iter().map(|l| format!("{l}\n")).collect::<String>();
-        if clean != text {
-            let tmp = path.with_extension("jsonl.tmp");
-            fs::write(&tmp, &clean).map_err(|e| err(&tmp, e))?;
-            fs::rename(&tmp, &path).map_err(|e| err(&path, e))?;
+        for path in [self.trials_path(), self.references_path()] {
+            let Ok(text) = fs::read_to_string(&path) else {
+                continue;
+            };
+            let good: Vec<&str> = text
+                .lines()
+                .filter(|l| serde_json::from_str::<Trial>(l).is_ok())
+                .collect();
+            let clean = good.iter().map(|l| format!("{l}\n")).collect::<String>();
+            if clean != text {
+                let tmp = path.with_extension("jsonl.tmp");
+                fs::write(&tmp, &clean).map_err(|e| err(&tmp, e))?;
+                fs::rename(&tmp, &path).map_err(|e| err(&path, e))?;
+            }
         }
         Ok(())
+    }
+
+    fn read_lines(path: &Path) -> Result<Vec<Trial>, StoreError> {
+        let text = match fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(err(path, e)),
+        };
+        // Parse what is complete; a torn final line is ignored (and repaired on open).
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
+
+    /// Appends one line and syncs it to disk before returning.
+    fn append_line(path: &Path, trial: &Trial) -> Result<(), StoreError> {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| err(path, e))?;
+        let line = serde_json::to_string(trial).expect("trials serialise");
+        writeln!(f, "{line}").map_err(|e| err(path, e))?;
+        f.sync_data().map_err(|e| err(path, e))
     }
 
     fn write_best(&self, trials: &[Trial]) -> Result<(), StoreError> {
@@ -100,29 +131,19 @@ impl TrialStore for RunDirStore {
     }
 
     fn trials(&self) -> Result<Vec<Trial>, StoreError> {
-        let path = self.trials_path();
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(err(&path, e)),
-        };
-        // Parse what is complete; a torn final line is ignored (and repaired on open).
-        Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect())
+        Self::read_lines(&self.trials_path())
     }
 
     fn append(&mut self, trial: &Trial) -> Result<(), StoreError> {
-        let path = self.trials_path();
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| err(&path, e))?;
-        let line = serde_json::to_string(trial).expect("trials serialise");
-        writeln!(f, "{line}").map_err(|e| err(&path, e))?;
-        f.sync_data().map_err(|e| err(&path, e))?;
+        Self::append_line(&self.trials_path(), trial)?;
         self.write_best(&self.trials()?)
+    }
+
+    fn references(&self) -> Result<Vec<Trial>, StoreError> {
+        Self::read_lines(&self.references_path())
+    }
+
+    fn append_reference(&mut self, trial: &Trial) -> Result<(), StoreError> {
+        Self::append_line(&self.references_path(), trial)
     }
 }
