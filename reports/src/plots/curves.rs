@@ -4,7 +4,9 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{DrawResult, FONT, FRONT, Figure, MUTED, SHADE, TRIAL, draw_empty, padded_range, tick};
+use super::{
+    DrawResult, FONT, FRONT, Figure, MUTED, SHADE, TRIAL, draw_empty, padded_range, tick, whole,
+};
 use crate::run::EpochRecord;
 
 pub struct TrainingCurves<'a> {
@@ -55,7 +57,7 @@ impl TrainingCurves<'_> {
             .y_desc(y_desc)
             .axis_desc_style((FONT, 15))
             .label_style((FONT, 13))
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_label_formatter(&|x| whole(*x))
             .y_label_formatter(&|y| tick(*y, y1 - y0))
             .disable_x_mesh()
             .light_line_style(RGBColor(245, 245, 245))

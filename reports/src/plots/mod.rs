@@ -150,6 +150,16 @@ pub fn tick(value: f64, span: f64) -> String {
     format!("{value:.decimals$}")
 }
 
+/// A label for whole-number axes (trials, epochs): the integers, and nothing
+/// between them.
+pub fn whole(value: f64) -> String {
+    if (value - value.round()).abs() < 1e-6 {
+        format!("{}", value.round() as i64)
+    } else {
+        String::new()
+    }
+}
+
 /// An axis range around `values` with a margin, never empty.
 pub fn padded_range(values: impl Iterator<Item = f64>, margin: f64) -> (f64, f64) {
     let (lo, hi) = values
@@ -174,6 +184,13 @@ mod tests {
         assert_eq!(tick(4.5, 3.0), "4.5");
         assert_eq!(tick(0.62, 0.12), "0.62");
         assert_eq!(tick(0.615, 0.012), "0.615");
+    }
+
+    #[test]
+    fn whole_number_axes_label_only_integers() {
+        assert_eq!(whole(3.0), "3");
+        assert_eq!(whole(-0.0), "0");
+        assert_eq!(whole(0.4), "");
     }
 
     #[test]

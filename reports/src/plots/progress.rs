@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{DrawResult, FONT, FRONT, Figure, MUTED, TRIAL, draw_empty, padded_range, tick};
+use super::{DrawResult, FONT, FRONT, Figure, MUTED, TRIAL, draw_empty, padded_range, tick, whole};
 use crate::run::TrialRecord;
 
 pub struct SearchProgress<'a> {
@@ -65,7 +65,7 @@ impl Figure for SearchProgress<'_> {
             .y_desc("reward  A·(S/S₀)^w·(P/P₀)^v")
             .axis_desc_style((FONT, 16))
             .label_style((FONT, 13))
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_label_formatter(&|x| whole(*x))
             .y_label_formatter(&|y| tick(*y, y1 - y0))
             .light_line_style(RGBColor(245, 245, 245))
             .draw()?;
