@@ -149,9 +149,10 @@ impl Figure for TradeOff<'_> {
                 .label("reference network")
                 .legend(|(x, y)| TriangleMarker::new((x, y), 6, REFERENCE.filled()));
         }
+        // Above and left of the front no trial can lie: the legend hides nothing there.
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperLeft)
             .label_font((FONT, 13))
             .background_style(WHITE.mix(0.9))
             .border_style(MUTED)
