@@ -164,12 +164,9 @@ fn read_config(dir: &Path) -> Result<Value, ReportError> {
     }
 }
 
-/// The records of a JSONL file (none if it does not exist); `keep` picks the
-/// lines to parse.
-fn read_jsonl<T: DeserializeOwned>(
-    path: &Path,
-    keep: impl Fn(&Value) -> bool,
-) -> Result<Vec<T>, ReportError> {
+/// The parsed lines of a JSONL file with their line numbers (none if the file
+/// does not exist).
+fn read_jsonl_values(path: &Path) -> Result<Vec<(usize, Value)>, ReportError> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -181,26 +178,42 @@ fn read_jsonl<T: DeserializeOwned>(
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
+        match serde_json::from_str(line) {
+            Ok(v) => out.push((i + 1, v)),
             // A torn last line: the writer was killed mid-append.
             Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
             Err(e) => return Err(ReportError::read(path, format!("line {}: {e}", i + 1))),
-        };
-        if keep(&value) {
-            let record = serde_json::from_value(value)
-                .map_err(|e| ReportError::read(path, format!("line {}: {e}", i + 1)))?;
-            out.push(record);
         }
     }
     Ok(out)
 }
 
+/// The lines of `values` that `keep` picks, as records; errors name the line.
+fn records<T: DeserializeOwned>(
+    path: &Path,
+    values: &[(usize, Value)],
+    keep: impl Fn(&Value) -> bool,
+) -> Result<Vec<T>, ReportError> {
+    values
+        .iter()
+        .filter(|(_, v)| keep(v))
+        .map(|(line, v)| {
+            serde_json::from_value(v.clone())
+                .map_err(|e| ReportError::read(path, format!("line {line}: {e}")))
+        })
+        .collect()
+}
+
+/// The records of a JSONL file (none if it does not exist).
+fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, ReportError> {
+    records(path, &read_jsonl_values(path)?, |_| true)
+}
+
 impl SearchRun {
     pub fn load(dir: &Path) -> Result<SearchRun, ReportError> {
         let config = read_config(dir)?;
-        let trials = read_jsonl(&dir.join("trials.jsonl"), |_| true)?;
-        let mut references: Vec<TrialRecord> = read_jsonl(&dir.join("references.jsonl"), |_| true)?;
+        let trials = read_jsonl(&dir.join("trials.jsonl"))?;
+        let mut references: Vec<TrialRecord> = read_jsonl(&dir.join("references.jsonl"))?;
         for r in &mut references {
             if r.reference.is_none() {
                 r.reference = Some(r.spec.name.clone());
@@ -239,16 +252,17 @@ impl TrainRun {
             None => None,
         };
         let path = dir.join("metrics.jsonl");
-        let epochs = read_jsonl(&path, |v| v["kind"] == "epoch")?;
-        let diverged: Vec<Value> = read_jsonl(&path, |v| v["kind"] == "diverged")?;
+        // One read of the metrics serves both the epochs and the divergence mark.
+        let lines = read_jsonl_values(&path)?;
+        let epochs = records(&path, &lines, |v| v["kind"] == "epoch")?;
+        let diverged = lines.iter().find(|(_, v)| v["kind"] == "diverged");
         Ok(TrainRun {
             dir: dir.to_path_buf(),
             config,
             spec,
             epochs,
             diverged_at: diverged
-                .first()
-                .and_then(|v| v["epoch"].as_u64())
+                .and_then(|(_, v)| v["epoch"].as_u64())
                 .map(|e| e as usize),
         })
     }
