@@ -1,22 +1,26 @@
 //! Tables, Pareto fronts, plots and the HTML report of a run directory.
 //!
 //! A report reads a run's files, never the search code, so any run, old or new,
-//! from any machine, can be reported: [`run`] loads a search (`trials.jsonl`) or a
-//! training run (`metrics.jsonl`), [`table`] puts it in polars DataFrames for CSV
+//! from any machine, can be reported: [`run`] loads a search (`trials.jsonl`), a
+//! training run (`metrics.jsonl`) or a reproduction of the paper
+//! (`reproduction.json`), [`table`] puts it in polars DataFrames for CSV
 //! and Parquet, [`pareto`] sorts trials into non-dominated fronts, [`plots`] draws
-//! them, and [`report`] writes it all, as HTML and Markdown, beside the run.
+//! them, [`stages`] compares two networks stage by stage, and [`report`] writes it all, as HTML and Markdown, beside the run.
 
 pub mod document;
 pub mod error;
+pub mod format;
 pub mod html;
 pub mod markdown;
 pub mod pareto;
 pub mod plots;
 pub mod report;
+mod reproduction_report;
 pub mod run;
+pub mod stages;
 pub mod table;
 
 pub use error::ReportError;
 pub use pareto::{Goal, front, non_dominated_ranks};
 pub use report::{Report, write_report};
-pub use run::{EpochRecord, Run, SearchRun, TrainRun, TrialRecord};
+pub use run::{EpochRecord, ReproductionRun, Run, SearchRun, TrainRun, TrialRecord};

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::document::Document;
+pub use crate::format::thousands;
 use crate::pareto::Goal;
 use crate::plots::{self, SearchProgress, StageLayout, TradeOff, TrainingCurves};
+use crate::reproduction_report::reproduction_document;
 use crate::run::{Run, SearchRun, TrainRun, TrialRecord};
 use crate::table::{self, ACC_TIME, ACC_TIME_PARAMS, pareto_ranks};
 use crate::{ReportError, html, markdown};
@@ -33,6 +35,7 @@ pub fn write_report(run_dir: &Path) -> Result<Report, ReportError> {
     let doc = match &run {
         Run::Search(r) => search_document(r, &dir, &mut files)?,
         Run::Train(r) => train_document(r, &dir, &mut files)?,
+        Run::Reproduction(r) => reproduction_document(r, &dir, &mut files)?,
     };
     let html_path = dir.join("index.html");
     fs::write(&html_path, html::render(&doc)).map_err(|e| ReportError::write(&html_path, e))?;
@@ -55,28 +58,15 @@ fn run_name(dir: &Path) -> String {
     )
 }
 
-/// `12,345,678`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn pct(v: Option<f64>) -> String {
+pub(crate) fn pct(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
 }
 
-fn ms(v: Option<f64>) -> String {
+pub(crate) fn ms(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.0}"))
 }
 
-fn text(v: Option<&Value>) -> String {
+pub(crate) fn text(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => "-".into(),
@@ -84,7 +74,7 @@ fn text(v: Option<&Value>) -> String {
     }
 }
 
-fn trial_row(t: &TrialRecord) -> Vec<String> {
+pub(crate) fn trial_row(t: &TrialRecord) -> Vec<String> {
     vec![
         t.label(),
         pct(t.accuracy),
@@ -96,7 +86,7 @@ fn trial_row(t: &TrialRecord) -> Vec<String> {
     ]
 }
 
-const TRIAL_HEADER: [&str; 7] = [
+pub(crate) const TRIAL_HEADER: [&str; 7] = [
     "trial", "accuracy", "step ms", "params", "GMACs", "reward", "network",
 ];
 
@@ -389,7 +379,7 @@ fn train_document(
 }
 
 /// Records a saved plot's files and hands it on to the document.
-fn saved(plot: plots::SavedPlot, files: &mut Vec<PathBuf>) -> plots::SavedPlot {
+pub(crate) fn saved(plot: plots::SavedPlot, files: &mut Vec<PathBuf>) -> plots::SavedPlot {
     files.push(plot.png.clone());
     files.push(plot.svg.clone());
     plot

@@ -123,9 +123,45 @@ pub struct TrainRun {
     pub diverged_at: Option<usize>,
 }
 
+/// One line of a reproduction's `throughput.jsonl` (the Table 2 analog).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ThroughputRecord {
+    pub network: String,
+    pub size: usize,
+    pub batch: usize,
+    #[serde(default)]
+    pub memory_bytes: u64,
+    /// `done`, `over_cap` or `failed`.
+    pub status: String,
+    pub step_ms: Option<StepStats>,
+    pub images_per_s: Option<f64>,
+    pub error: Option<String>,
+}
+
+/// One member of the found network's family (`family.json`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct FamilyRecord {
+    pub label: String,
+    pub spec: ArchSpec,
+}
+
+/// A `search reproduce` directory: `reproduction.json` (the plan), the Table 2
+/// and Table 3 analogs, the search's own run directory and the family.
+pub struct ReproductionRun {
+    pub dir: PathBuf,
+    pub plan: Value,
+    pub throughput: Vec<ThroughputRecord>,
+    /// The Table 3 variants, evaluated like search trials.
+    pub fused: Vec<TrialRecord>,
+    /// `None` until the search phase has started.
+    pub search: Option<SearchRun>,
+    pub family: Vec<FamilyRecord>,
+}
+
 pub enum Run {
     Search(SearchRun),
     Train(TrainRun),
+    Reproduction(ReproductionRun),
 }
 
 impl Run {
@@ -133,6 +169,9 @@ impl Run {
     pub fn load(dir: &Path) -> Result<Run, ReportError> {
         if !dir.is_dir() {
             return Err(ReportError::read(dir, "no such directory"));
+        }
+        if dir.join(REPRODUCTION_PLAN).exists() {
+            return ReproductionRun::load(dir).map(Run::Reproduction);
         }
         if dir.join("trials.jsonl").exists() || has_search_config(dir) {
             return SearchRun::load(dir).map(Run::Search);
@@ -147,20 +186,28 @@ impl Run {
         match self {
             Run::Search(r) => &r.dir,
             Run::Train(r) => &r.dir,
+            Run::Reproduction(r) => &r.dir,
         }
     }
 }
+
+/// The file that marks a reproduction directory.
+pub const REPRODUCTION_PLAN: &str = "reproduction.json";
 
 fn has_search_config(dir: &Path) -> bool {
     read_config(dir).is_ok_and(|c| c.get("space").is_some() && c.get("strategy").is_some())
 }
 
 fn read_config(dir: &Path) -> Result<Value, ReportError> {
-    let path = dir.join("config.json");
-    match fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| ReportError::read(&path, e)),
+    read_json(&dir.join("config.json"))
+}
+
+/// A JSON file, `Null` if it does not exist.
+fn read_json(path: &Path) -> Result<Value, ReportError> {
+    match fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| ReportError::read(path, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Null),
-        Err(e) => Err(ReportError::read(&path, e)),
+        Err(e) => Err(ReportError::read(path, e)),
     }
 }
 
@@ -264,6 +311,31 @@ impl TrainRun {
             diverged_at: diverged
                 .and_then(|(_, v)| v["epoch"].as_u64())
                 .map(|e| e as usize),
+        })
+    }
+}
+
+impl ReproductionRun {
+    pub fn load(dir: &Path) -> Result<ReproductionRun, ReportError> {
+        let plan = read_json(&dir.join(REPRODUCTION_PLAN))?;
+        let search_dir = dir.join("search");
+        let search = if search_dir.is_dir() {
+            Some(SearchRun::load(&search_dir)?)
+        } else {
+            None
+        };
+        let family_path = dir.join("family.json");
+        let family = match read_json(&family_path)? {
+            Value::Null => Vec::new(),
+            v => serde_json::from_value(v).map_err(|e| ReportError::read(&family_path, e))?,
+        };
+        Ok(ReproductionRun {
+            dir: dir.to_path_buf(),
+            plan,
+            throughput: read_jsonl(&dir.join("throughput.jsonl"))?,
+            fused: read_jsonl(&dir.join("fused.jsonl"))?,
+            search,
+            family,
         })
     }
 }

@@ -88,7 +88,7 @@ pub fn time_steps(
 }
 
 /// Runs `f`, turning a panic into an error message.
-fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     match std::panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(p) => Err(format!(

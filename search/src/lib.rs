@@ -8,6 +8,7 @@ pub mod evaluator;
 pub mod failure;
 pub mod inputs;
 pub mod op_time;
+pub mod reproduce;
 pub mod step_time;
 pub mod store;
 pub mod strategy;

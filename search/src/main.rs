@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 mod commands;
 
 use commands::{
-    arch, bench_op, bench_step, export, report_cmd, scale, search_cmd, space_cmd, train,
+    arch, bench_op, bench_step, export, report_cmd, reproduce, scale, search_cmd, space_cmd, train,
 };
 
 /// Training-aware neural architecture search for EfficientNetV2-style networks.
@@ -41,6 +41,10 @@ enum Command {
     /// Write the HTML and Markdown report of a search or training run (plots,
     /// Pareto fronts, tables as CSV and Parquet) to <RUN>/report/.
     Report(report_cmd::ReportArgs),
+    /// Reproduce the paper's findings on this machine: Table 2 and 3 analogs, a
+    /// search with the paper's reward, the found network against EfficientNetV2-S
+    /// and its S/M/L family, as one report (`--quick`: miniatures, in a minute).
+    Reproduce(reproduce::ReproduceArgs),
     /// Scale a base network in width, depth and resolution, or into an S/M/L family.
     Scale(scale::ScaleArgs),
     /// Train one network, at a fixed size or with progressive learning.
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Some(Command::BenchStep(args)) => bench_step::run(args),
         Some(Command::BenchOp(args)) => bench_op::run(args),
         Some(Command::Export(args)) => export::run(args),
+        Some(Command::Reproduce(args)) => reproduce::run(args),
         Some(Command::Report(args)) => report_cmd::run(args),
         Some(Command::Scale(args)) => scale::run(args),
         Some(Command::Space(command)) => space_cmd::run(command),

@@ -464,3 +464,125 @@ fn bench_step_times_real_training_steps() {
     bad_input(&search(&["bench-step", "--arch", path]), "--size");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+fn json_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn the_quick_reproduction_writes_every_part_and_resumes_without_redoing_any() {
+    let dir = scratch("reproduce");
+    let out = dir.join("repro");
+    let o = out.to_str().unwrap();
+    let run = search(&["reproduce", "--quick", "--budget", "1", "--out", o]);
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    // Table 2 analog: the grid, the largest point over the memory cap and not run.
+    let points = json_lines(&out.join("throughput.jsonl"));
+    assert_eq!(points.len(), 4);
+    let over: Vec<_> = points
+        .iter()
+        .filter(|p| p["status"] == "over_cap")
+        .collect();
+    assert_eq!(over.len(), 1, "{points:?}");
+    assert_eq!(
+        (over[0]["size"].as_u64(), over[0]["batch"].as_u64()),
+        (Some(64), Some(4))
+    );
+    assert!(over[0]["step_ms"].is_null());
+    for p in points.iter().filter(|p| p["status"] == "done") {
+        let ms = p["step_ms"]["median"].as_f64().unwrap();
+        let batch = p["batch"].as_f64().unwrap();
+        assert!((p["images_per_s"].as_f64().unwrap() - batch * 1000.0 / ms).abs() < 1e-6);
+    }
+
+    // Table 3 analog: two backbones, four variants each, evaluated like trials.
+    let fused = json_lines(&out.join("fused.jsonl"));
+    let names: Vec<&str> = fused
+        .iter()
+        .map(|t| t["spec"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 8);
+    assert_eq!(names[0], "efficientnet-b0-mini-no-fused");
+    assert_eq!(names[7], "efficientnet-b4-mini-fused-1-7");
+    for t in &fused {
+        assert_eq!(t["status"], "done", "{}", t["error"]);
+        let acc = t["accuracy"].as_f64().unwrap();
+        assert!(acc > 0.0 && acc <= 1.0);
+        assert!(t["step_ms"]["median"].as_f64().unwrap() > 0.0);
+    }
+    let params = |i: usize| fused[i]["params"].as_u64().unwrap();
+    assert!(params(7) > params(4), "fusing every stage adds parameters");
+
+    // The search, with the three reference networks; the family of its best.
+    assert_eq!(trial_lines(&out.join("search")).len(), 1);
+    assert_eq!(json_lines(&out.join("search/references.jsonl")).len(), 3);
+    let family: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("family.json")).unwrap()).unwrap();
+    let labels: Vec<&str> = family
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["S", "M", "L"]);
+
+    // One report with every part.
+    let md = std::fs::read_to_string(out.join("report/summary.md")).unwrap();
+    for needle in [
+        "Table 3 analog",
+        "Table 2 analog",
+        "over the cap",
+        "efficientnetv2-s-mini",
+        "The found network against efficientnetv2-s",
+        "Fused-MBConv",
+        "scaled to S, M and L",
+    ] {
+        assert!(md.contains(needle), "no {needle:?} in the report");
+    }
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(html.contains("<svg"));
+    assert!(search(&["report", o]).status.success());
+
+    // Resuming a finished reproduction redoes nothing; a new one refuses the
+    // directory; a resume needs one.
+    let again = search(&[
+        "reproduce",
+        "--quick",
+        "--budget",
+        "1",
+        "--out",
+        o,
+        "--resume",
+    ]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(json_lines(&out.join("fused.jsonl")).len(), 8);
+    assert_eq!(json_lines(&out.join("throughput.jsonl")).len(), 4);
+    assert_eq!(trial_lines(&out.join("search")).len(), 1);
+    bad_input(
+        &search(&["reproduce", "--quick", "--out", o]),
+        "already holds a reproduction",
+    );
+    let empty = dir.join("empty");
+    bad_input(
+        &search(&["reproduce", "--out", empty.to_str().unwrap(), "--resume"]),
+        "holds no reproduction",
+    );
+    let missing = dir.join("never");
+    bad_input(
+        &search(&[
+            "reproduce",
+            "--quick",
+            "--data",
+            "/no/such/data",
+            "--out",
+            missing.to_str().unwrap(),
+        ]),
+        "/no/such/data",
+    );
+    assert!(!missing.exists(), "nothing is written for bad input");
+}

@@ -52,6 +52,24 @@ pub struct StageSpec {
     pub se_ratio: Option<f64>,
 }
 
+impl StageSpec {
+    /// The stage the way the paper's tables name it: `Fused-MBConv4, k3x3`,
+    /// `MBConv6, k3x3, SE0.25`.
+    pub fn operator(&self) -> String {
+        let mut op = format!(
+            "{}{}, k{}x{}",
+            self.kind.paper_name(),
+            self.expand_ratio,
+            self.kernel,
+            self.kernel
+        );
+        if let Some(r) = self.se_ratio {
+            op.push_str(&format!(", SE{r}"));
+        }
+        op
+    }
+}
+
 /// The object form of a stage, as written in JSON.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -8,7 +8,7 @@ use search::inputs::load_arch;
 use search::table::{Table, bytes, si, thousands};
 use space::{ArchSpec, PRESET_NAMES, analyze, estimate_training_memory, preset};
 
-use super::{CostArgs, operator, print_json};
+use super::{CostArgs, print_json};
 
 #[derive(Subcommand)]
 pub enum ArchCommand {
@@ -105,7 +105,7 @@ fn show(args: ShowArgs) -> Result<(), Failure> {
     for (i, stage) in spec.stages.iter().enumerate() {
         table.row(&[
             (i + 1).to_string(),
-            operator(stage),
+            stage.operator(),
             stage.stride.to_string(),
             stage.out_channels.to_string(),
             stage.repeats.to_string(),

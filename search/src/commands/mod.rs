@@ -5,13 +5,13 @@ pub mod bench_op;
 pub mod bench_step;
 pub mod export;
 pub mod report_cmd;
+pub mod reproduce;
 pub mod scale;
 pub mod search_cmd;
 pub mod space_cmd;
 pub mod train;
 
 use clap::Args;
-use space::StageSpec;
 
 /// Where a command's costs are computed: image size and training batch.
 #[derive(Args)]
@@ -22,22 +22,6 @@ pub struct CostArgs {
     /// Batch size for the training-memory estimate.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
-}
-
-/// A stage the way the paper's tables name it: `Fused-MBConv4, k3x3`,
-/// `MBConv6, k3x3, SE0.25`.
-pub fn operator(stage: &StageSpec) -> String {
-    let mut op = format!(
-        "{}{}, k{}x{}",
-        stage.kind.paper_name(),
-        stage.expand_ratio,
-        stage.kernel,
-        stage.kernel
-    );
-    if let Some(r) = stage.se_ratio {
-        op.push_str(&format!(", SE{r}"));
-    }
-    op
 }
 
 /// Prints a value as pretty JSON on stdout.

@@ -11,7 +11,7 @@ use search::table::{Table, si, thousands};
 use space::scaler::{DEFAULT_LATER_BIAS, DEFAULT_MAX_SIZE, TailStage};
 use space::{ArchSpec, ScaleConfig, analyze, family, scale};
 
-use super::{operator, print_json};
+use super::print_json;
 
 #[derive(Args)]
 pub struct ScaleArgs {
@@ -155,7 +155,7 @@ fn render(members: &[Member]) -> String {
             .iter()
             .rev()
             .find_map(|m| m.spec.stages.get(i))
-            .map(operator)
+            .map(space::StageSpec::operator)
             .unwrap_or_default();
         let mut row = vec![(i + 1).to_string(), op];
         row.extend(members.iter().map(|m| {

@@ -23,9 +23,10 @@ use super::print_json;
 
 #[derive(Args)]
 pub struct SearchArgs {
-    /// Trials to evaluate (in all, counting those of a resumed run).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
-    budget: u64,
+    /// Trials to evaluate, counting those of a resumed run [default: 8]; with
+    /// --resume, the new total (a lower one stops the search where it is).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    budget: Option<u64>,
     /// Stop starting trials after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     time_budget: Option<f64>,
@@ -87,11 +88,32 @@ pub struct SearchArgs {
     json: bool,
 }
 
+const DEFAULT_BUDGET: u64 = 8;
+
+/// Reads `search` flags given as words (as another command composes them).
+pub fn parse_args(flags: &[String]) -> Result<SearchArgs, Failure> {
+    use clap::{FromArgMatches, Parser};
+    #[derive(Parser)]
+    #[command(name = "search")]
+    struct Flags {
+        #[command(flatten)]
+        search: SearchArgs,
+    }
+    let words = std::iter::once("search".to_string()).chain(flags.iter().cloned());
+    let matches = <Flags as clap::CommandFactory>::command()
+        .try_get_matches_from(words)
+        .map_err(|e| bad(e.to_string().trim_end()))?;
+    Flags::from_arg_matches(&matches)
+        .map(|f| f.search)
+        .map_err(|e| bad(e.to_string().trim_end()))
+}
+
 fn bad(e: impl std::fmt::Display) -> Failure {
     Failure::bad_input(e)
 }
 
-fn default_out() -> PathBuf {
+/// `runs/<kind>-<date>-<time>` (UTC).
+pub fn default_out(kind: &str) -> PathBuf {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -107,7 +129,7 @@ fn default_out() -> PathBuf {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     PathBuf::from("runs").join(format!(
-        "search-{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        "{kind}-{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
         rest / 3600,
         rest / 60 % 60,
         rest % 60
@@ -172,7 +194,7 @@ fn new_config(args: &SearchArgs, device: &candle_core::Device) -> Result<SearchC
     Ok(SearchConfig {
         space,
         strategy: args.strategy,
-        budget: args.budget as usize,
+        budget: args.budget.unwrap_or(DEFAULT_BUDGET) as usize,
         time_budget_s: args.time_budget,
         seed: args.seed,
         data: args.data.clone(),
@@ -195,7 +217,7 @@ fn new_config(args: &SearchArgs, device: &candle_core::Device) -> Result<SearchC
 
 pub fn run(args: SearchArgs) -> Result<(), Failure> {
     let device = models::parse_device(&args.device).map_err(bad)?;
-    let out = args.out.clone().unwrap_or_else(default_out);
+    let out = args.out.clone().unwrap_or_else(|| default_out("search"));
     let mut store = RunDirStore::open(&out).map_err(Failure::runtime)?;
     let saved = store.config().map_err(Failure::runtime)?;
     let mut config: SearchConfig = match (saved, args.resume) {
@@ -222,8 +244,8 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
             config
         }
     };
-    if args.resume && args.budget as usize > config.budget {
-        config.budget = args.budget as usize; // a resumed search may be extended
+    if let (true, Some(budget)) = (args.resume, args.budget) {
+        config.budget = budget as usize;
     }
     let splits = load_data(config.data.as_deref().or(Some("embedded"))).map_err(bad)?;
     eprintln!(

@@ -2,6 +2,7 @@
 //! a shared database can stand in for the run directory and let workers on many
 //! machines share one search.
 
+pub mod jsonl;
 mod run_dir;
 
 pub use run_dir::RunDirStore;

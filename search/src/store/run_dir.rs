@@ -3,19 +3,15 @@
 //! reference networks. A torn last line, left by a process killed while writing,
 //! is dropped when the store opens.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::jsonl::{self, err};
 use super::{StoreError, TrialStore};
 use crate::trial::Trial;
 
 pub struct RunDirStore {
     root: PathBuf,
-}
-
-fn err(path: &Path, e: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("{}: {e}", path.display()))
 }
 
 impl RunDirStore {
@@ -48,46 +44,9 @@ impl RunDirStore {
     /// Keeps only the complete, parseable lines of the trial files.
     fn repair(&self) -> Result<(), StoreError> {
         for path in [self.trials_path(), self.references_path()] {
-            let Ok(text) = fs::read_to_string(&path) else {
-                continue;
-            };
-            let good: Vec<&str> = text
-                .lines()
-                .filter(|l| serde_json::from_str::<Trial>(l).is_ok())
-                .collect();
-            let clean = good.iter().map(|l| format!("{l}\n")).collect::<String>();
-            if clean != text {
-                let tmp = path.with_extension("jsonl.tmp");
-                fs::write(&tmp, &clean).map_err(|e| err(&tmp, e))?;
-                fs::rename(&tmp, &path).map_err(|e| err(&path, e))?;
-            }
+            jsonl::repair::<Trial>(&path)?;
         }
         Ok(())
-    }
-
-    fn read_lines(path: &Path) -> Result<Vec<Trial>, StoreError> {
-        let text = match fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(err(path, e)),
-        };
-        // Parse what is complete; a torn final line is ignored (and repaired on open).
-        Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect())
-    }
-
-    /// Appends one line and syncs it to disk before returning.
-    fn append_line(path: &Path, trial: &Trial) -> Result<(), StoreError> {
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| err(path, e))?;
-        let line = serde_json::to_string(trial).expect("trials serialise");
-        writeln!(f, "{line}").map_err(|e| err(path, e))?;
-        f.sync_data().map_err(|e| err(path, e))
     }
 
     fn write_best(&self, trials: &[Trial]) -> Result<(), StoreError> {
@@ -97,11 +56,8 @@ impl RunDirStore {
                 .total_cmp(&b.reward.unwrap_or(f64::MIN))
         });
         if let Some(best) = best {
-            let path = self.root.join("best.json");
-            let tmp = path.with_extension("json.tmp");
             let text = serde_json::to_string_pretty(best).expect("trials serialise");
-            fs::write(&tmp, text).map_err(|e| err(&tmp, e))?;
-            fs::rename(&tmp, &path).map_err(|e| err(&path, e))?;
+            jsonl::write_atomically(&self.root.join("best.json"), &text)?;
         }
         Ok(())
     }
@@ -120,30 +76,24 @@ impl TrialStore for RunDirStore {
     }
 
     fn save_config(&mut self, config: &serde_json::Value) -> Result<(), StoreError> {
-        let path = self.config_path();
-        let tmp = path.with_extension("json.tmp");
-        fs::write(
-            &tmp,
-            serde_json::to_string_pretty(config).expect("JSON values serialise"),
-        )
-        .map_err(|e| err(&tmp, e))?;
-        fs::rename(&tmp, &path).map_err(|e| err(&path, e))
+        let text = serde_json::to_string_pretty(config).expect("JSON values serialise");
+        jsonl::write_atomically(&self.config_path(), &text)
     }
 
     fn trials(&self) -> Result<Vec<Trial>, StoreError> {
-        Self::read_lines(&self.trials_path())
+        jsonl::read(&self.trials_path())
     }
 
     fn append(&mut self, trial: &Trial) -> Result<(), StoreError> {
-        Self::append_line(&self.trials_path(), trial)?;
+        jsonl::append(&self.trials_path(), trial)?;
         self.write_best(&self.trials()?)
     }
 
     fn references(&self) -> Result<Vec<Trial>, StoreError> {
-        Self::read_lines(&self.references_path())
+        jsonl::read(&self.references_path())
     }
 
     fn append_reference(&mut self, trial: &Trial) -> Result<(), StoreError> {
-        Self::append_line(&self.references_path(), trial)
+        jsonl::append(&self.references_path(), trial)
     }
 }
