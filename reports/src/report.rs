@@ -62,8 +62,13 @@ pub(crate) fn pct(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
 }
 
+/// Milliseconds: whole ones, with one decimal below 10 ms.
 pub(crate) fn ms(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.0}"))
+    match v {
+        None => "-".into(),
+        Some(v) if v < 10.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.0}"),
+    }
 }
 
 pub(crate) fn text(v: Option<&Value>) -> String {

@@ -168,14 +168,13 @@ fn throughput_section(run: &ReproductionRun, doc: &mut Document) {
         text(plan("steps")),
         cap.map_or("-".into(), bytes),
     ));
-    let sizes: Vec<u64> = plan("sizes")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_u64).collect())
-        .unwrap_or_default();
-    let batches: Vec<u64> = plan("batches")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_u64).collect())
-        .unwrap_or_default();
+    let numbers = |p: &str| -> Vec<u64> {
+        plan(p)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default()
+    };
+    let (sizes, batches) = (numbers("sizes"), numbers("batches"));
     let mut header = vec!["image size".to_string()];
     header.extend(batches.iter().map(|b| format!("batch {b}")));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -260,7 +259,7 @@ fn comparison_section(
     let cost = |s: &ArchSpec| {
         space::analyze(s, 224).map_or("-".into(), |a| {
             format!(
-                "{} parameters, {}MACs at 224 px",
+                "{} parameters, {} MACs at 224 px",
                 thousands(a.params),
                 si(a.macs)
             )

@@ -494,7 +494,9 @@ fn the_quick_reproduction_writes_every_part_and_resumes_without_redoing_any() {
         (Some(64), Some(4))
     );
     assert!(over[0]["step_ms"].is_null());
-    for p in points.iter().filter(|p| p["status"] == "done") {
+    let done: Vec<_> = points.iter().filter(|p| p["status"] == "done").collect();
+    assert_eq!(done.len(), 3, "{points:?}");
+    for p in done {
         let ms = p["step_ms"]["median"].as_f64().unwrap();
         let batch = p["batch"].as_f64().unwrap();
         assert!((p["images_per_s"].as_f64().unwrap() - batch * 1000.0 / ms).abs() < 1e-6);
@@ -536,11 +538,12 @@ fn the_quick_reproduction_writes_every_part_and_resumes_without_redoing_any() {
     for needle in [
         "Table 3 analog",
         "Table 2 analog",
-        "over the cap",
-        "efficientnetv2-s-mini",
-        "The found network against efficientnetv2-s",
-        "Fused-MBConv",
-        "scaled to S, M and L",
+        "| over the cap (",
+        "| efficientnet-b4-mini | 1-7 |",
+        "| efficientnetv2-s-mini |",
+        "The found network against efficientnetv2-s-mini",
+        "| Fused-MBConv1, k3x3 | 1 | 8 | 2 |",
+        "| M | ",
     ] {
         assert!(md.contains(needle), "no {needle:?} in the report");
     }
@@ -548,21 +551,32 @@ fn the_quick_reproduction_writes_every_part_and_resumes_without_redoing_any() {
     assert!(html.contains("<svg"));
     assert!(search(&["report", o]).status.success());
 
-    // Resuming a finished reproduction redoes nothing; a new one refuses the
-    // directory; a resume needs one.
-    let again = search(&[
-        "reproduce",
-        "--quick",
-        "--budget",
-        "1",
-        "--out",
-        o,
-        "--resume",
-    ]);
+    // A reproduction cut off mid-way (a line torn by the kill) resumes: what was
+    // recorded stays as it was, the rest is run, nothing twice.
+    let keep = |file: &str, lines: usize, torn: &str| {
+        let path = out.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kept: String = text.lines().take(lines).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, format!("{kept}{torn}")).unwrap();
+        kept
+    };
+    let fused_kept = keep("fused.jsonl", 5, "{\"id\": 5, \"sta");
+    let points_kept = keep("throughput.jsonl", 2, "");
+    let again = search(&["reproduce", "--budget", "1", "--out", o, "--resume"]);
     assert!(again.status.success(), "{}", stderr(&again));
-    assert_eq!(json_lines(&out.join("fused.jsonl")).len(), 8);
+    let fused_after = std::fs::read_to_string(out.join("fused.jsonl")).unwrap();
+    assert!(fused_after.starts_with(&fused_kept));
+    let names_after: Vec<String> = json_lines(&out.join("fused.jsonl"))
+        .iter()
+        .map(|t| t["spec"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names_after, names, "each variant once, in order");
+    let points_after = std::fs::read_to_string(out.join("throughput.jsonl")).unwrap();
+    assert!(points_after.starts_with(&points_kept));
     assert_eq!(json_lines(&out.join("throughput.jsonl")).len(), 4);
     assert_eq!(trial_lines(&out.join("search")).len(), 1);
+
+    // A new reproduction refuses a used directory; a resume needs a reproduction.
     bad_input(
         &search(&["reproduce", "--quick", "--out", o]),
         "already holds a reproduction",
@@ -571,6 +585,15 @@ fn the_quick_reproduction_writes_every_part_and_resumes_without_redoing_any() {
     bad_input(
         &search(&["reproduce", "--out", empty.to_str().unwrap(), "--resume"]),
         "holds no reproduction",
+    );
+    bad_input(
+        &search(&[
+            "reproduce",
+            "--quick",
+            "--out",
+            out.join("search").to_str().unwrap(),
+        ]),
+        "is not empty and holds no reproduction",
     );
     let missing = dir.join("never");
     bad_input(

@@ -32,6 +32,16 @@ impl OpSet {
     }
 }
 
+/// The name `FromStr` reads, so a command can hand the choice on as a flag.
+impl std::fmt::Display for OpSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OpSet::Fast => "fast",
+            OpSet::Stock => "stock",
+        })
+    }
+}
+
 impl std::str::FromStr for OpSet {
     type Err = String;
     fn from_str(s: &str) -> Result<OpSet, String> {

@@ -65,14 +65,12 @@ fn path_arg(path: &Path) -> String {
 
 /// The full reproduction: B0 and B4 for Table 3, B4 for Table 2 (the paper used
 /// B6, too slow here), the paper's space and reward for the search.
-fn full_plan(args: &ReproduceArgs, layout: &Layout) -> Plan {
+fn full_plan(args: &ReproduceArgs) -> Plan {
     let mut search_args = vec![
         "--seed".into(),
         args.seed.to_string(),
         "--references".into(),
         REFERENCES.join(","),
-        "--out".into(),
-        path_arg(&layout.search()),
     ];
     if let Some(data) = &args.data {
         search_args.extend(["--data".into(), data.clone()]);
@@ -98,13 +96,17 @@ fn full_plan(args: &ReproduceArgs, layout: &Layout) -> Plan {
 }
 
 /// The quick reproduction: miniatures of every network and of the paper's space,
-/// written to `networks/` so the search phase can name them.
+/// written to `networks/` so the search phase can name them (by absolute path,
+/// which a resume from another working directory still finds).
 fn quick_plan(args: &ReproduceArgs, layout: &Layout) -> Result<Plan, Failure> {
     let dir = layout.networks();
     std::fs::create_dir_all(&dir).map_err(|e| runtime(format!("{}: {e}", dir.display())))?;
     let write = |name: &str, text: String| -> Result<String, Failure> {
         let path = dir.join(format!("{name}.json"));
         std::fs::write(&path, text).map_err(|e| runtime(format!("{}: {e}", path.display())))?;
+        let path = path
+            .canonicalize()
+            .map_err(|e| runtime(format!("{}: {e}", path.display())))?;
         Ok(path_arg(&path))
     };
     let mini = |name: &str| miniature(&preset(name).expect("a preset"));
@@ -140,8 +142,6 @@ fn quick_plan(args: &ReproduceArgs, layout: &Layout) -> Result<Plan, Failure> {
         "1",
         "--seed",
         &args.seed.to_string(),
-        "--out",
-        &path_arg(&layout.search()),
     ]
     .iter()
     .map(|s| s.to_string())
@@ -162,7 +162,7 @@ fn quick_plan(args: &ReproduceArgs, layout: &Layout) -> Result<Plan, Failure> {
         },
         search_budget: args.budget.unwrap_or(2),
         search_args,
-        compare_with: preset("efficientnetv2-s").expect("a preset"),
+        compare_with: mini("efficientnetv2-s"),
     })
 }
 
@@ -170,13 +170,20 @@ fn open_plan(args: &ReproduceArgs, layout: &Layout) -> Result<Plan, Failure> {
     let path = layout.plan();
     match (path.exists(), args.resume) {
         (true, true) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| runtime(format!("{}: {e}", path.display())))?;
-            let mut plan: Plan = serde_json::from_str(&text).map_err(|e| {
-                Failure::bad_input(format!("{}: not a reproduction plan: {e}", path.display()))
-            })?;
+            let mut plan: Plan = jsonl::read_json(&path)
+                .map_err(|e| {
+                    Failure::bad_input(format!(
+                        "{e} (not a reproduction plan of this version of effnas)"
+                    ))
+                })?
+                .ok_or_else(|| runtime(format!("{}: vanished", path.display())))?;
             if let Some(budget) = args.budget {
                 plan.search_budget = budget;
+            }
+            if args.quick != plan.quick || args.seed != plan.seed || args.data.is_some() {
+                eprintln!(
+                    "note: --resume continues with the saved plan; --quick, --seed and --data are not changed"
+                );
             }
             eprintln!("resuming the reproduction in {}", layout.root.display());
             Ok(plan)
@@ -191,12 +198,19 @@ fn open_plan(args: &ReproduceArgs, layout: &Layout) -> Result<Plan, Failure> {
             layout.root.display()
         ))),
         (false, false) => {
+            let occupied = std::fs::read_dir(&layout.root).is_ok_and(|mut d| d.next().is_some());
+            if occupied {
+                return Err(Failure::bad_input(format!(
+                    "{} is not empty and holds no reproduction; choose a new --out",
+                    layout.root.display()
+                )));
+            }
             std::fs::create_dir_all(&layout.root)
                 .map_err(|e| runtime(format!("{}: {e}", layout.root.display())))?;
             let plan = if args.quick {
                 quick_plan(args, layout)?
             } else {
-                full_plan(args, layout)
+                full_plan(args)
             };
             Ok(plan)
         }
@@ -225,9 +239,11 @@ pub fn run(args: ReproduceArgs) -> Result<(), Failure> {
         "--budget".into(),
         plan.search_budget.to_string(),
         "--ops".into(),
-        format!("{:?}", args.ops).to_lowercase(),
+        args.ops.to_string(),
         "--device".into(),
         args.device.clone(),
+        "--out".into(),
+        path_arg(&search_dir),
     ]);
     if search_dir.join("config.json").exists() {
         flags.push("--resume".into());
@@ -251,7 +267,7 @@ fn throughput_phase(
     ops: OpSet,
 ) -> Result<(), Failure> {
     let path = layout.throughput();
-    jsonl::repair::<ThroughputPoint>(&path).map_err(runtime)?;
+    jsonl::repair(&path).map_err(runtime)?;
     let done: Vec<ThroughputPoint> = jsonl::read(&path).map_err(runtime)?;
     let points = plan.throughput.points();
     for (i, (size, batch)) in points.iter().copied().enumerate() {
@@ -292,10 +308,9 @@ fn fused_phase(
     ops: OpSet,
 ) -> Result<(), Failure> {
     let config_path = layout.search().join("config.json");
-    let text = std::fs::read_to_string(&config_path)
-        .map_err(|e| runtime(format!("{}: {e}", config_path.display())))?;
-    let config: SearchConfig = serde_json::from_str(&text)
-        .map_err(|e| runtime(format!("{}: {e}", config_path.display())))?;
+    let config: SearchConfig = jsonl::read_json(&config_path)
+        .map_err(runtime)?
+        .ok_or_else(|| runtime(format!("{}: missing", config_path.display())))?;
     let splits = load_data(config.data.as_deref().or(Some("embedded"))).map_err(runtime)?;
     let evaluator = Evaluator {
         config: &config.evaluator,
@@ -304,7 +319,7 @@ fn fused_phase(
         ops,
     };
     let path = layout.fused();
-    jsonl::repair::<Trial>(&path).map_err(runtime)?;
+    jsonl::repair(&path).map_err(runtime)?;
     let done: Vec<Trial> = jsonl::read(&path).map_err(runtime)?;
     let variants: Vec<ArchSpec> = plan.backbones.iter().flat_map(table3_variants).collect();
     for (i, spec) in variants.iter().enumerate() {
@@ -334,14 +349,21 @@ fn fused_phase(
 
 /// The found network (the search's best) scaled to S/M/L.
 fn family_phase(layout: &Layout) -> Result<(), Failure> {
-    let best_path = layout.search().join("best.json");
-    let Ok(text) = std::fs::read_to_string(&best_path) else {
+    let Some(best) =
+        jsonl::read_json::<Trial>(&layout.search().join("best.json")).map_err(runtime)?
+    else {
         eprintln!("[family] the search has no finished trial yet: no family");
         return Ok(());
     };
-    let best: Trial = serde_json::from_str(&text)
-        .map_err(|e| runtime(format!("{}: {e}", best_path.display())))?;
-    let family = space::family(&best.spec).map_err(runtime)?;
+    // A network the scaler cannot grow is a finding to report, not a reason to
+    // withhold the rest of the reproduction.
+    let family = match space::family(&best.spec) {
+        Ok(family) => family,
+        Err(e) => {
+            eprintln!("[family] {} cannot be scaled: {e}", best.spec.name);
+            return Ok(());
+        }
+    };
     let text = serde_json::to_string_pretty(&family).expect("families serialise");
     jsonl::write_atomically(&layout.family(), &text).map_err(runtime)?;
     eprintln!(

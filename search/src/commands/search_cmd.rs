@@ -244,8 +244,13 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
             config
         }
     };
-    if let (true, Some(budget)) = (args.resume, args.budget) {
+    if let (true, Some(budget)) = (args.resume, args.budget)
+        && budget as usize != config.budget
+    {
         config.budget = budget as usize;
+        store
+            .save_config(&serde_json::to_value(&config).expect("config serialises"))
+            .map_err(Failure::runtime)?;
     }
     let splits = load_data(config.data.as_deref().or(Some("embedded"))).map_err(bad)?;
     eprintln!(

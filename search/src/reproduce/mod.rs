@@ -72,5 +72,5 @@ impl Layout {
     }
 }
 
-/// The file that marks a reproduction directory.
-pub const PLAN_FILE: &str = "reproduction.json";
+/// The file that marks a reproduction directory (the name reports look for).
+pub const PLAN_FILE: &str = reports::run::REPRODUCTION_PLAN;

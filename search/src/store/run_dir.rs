@@ -41,10 +41,10 @@ impl RunDirStore {
         self.root.join("config.json")
     }
 
-    /// Keeps only the complete, parseable lines of the trial files.
+    /// Cuts a torn last line off the trial files.
     fn repair(&self) -> Result<(), StoreError> {
         for path in [self.trials_path(), self.references_path()] {
-            jsonl::repair::<Trial>(&path)?;
+            jsonl::repair(&path)?;
         }
         Ok(())
     }
@@ -65,14 +65,7 @@ impl RunDirStore {
 
 impl TrialStore for RunDirStore {
     fn config(&self) -> Result<Option<serde_json::Value>, StoreError> {
-        let path = self.config_path();
-        match fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| err(&path, e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(err(&path, e)),
-        }
+        jsonl::read_json(&self.config_path())
     }
 
     fn save_config(&mut self, config: &serde_json::Value) -> Result<(), StoreError> {
