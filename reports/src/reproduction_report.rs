@@ -24,14 +24,17 @@ const PAPER_TABLE3: [(&str, f64, f64, &str, u32, u32); 4] = [
     ("fused 1-7", 132.0, 34.4, "81.7%", 254, 206),
 ];
 
-/// How many leading stages are Fused-MBConv, as the paper labels it.
-fn fused_label(spec: &ArchSpec) -> String {
-    let n = spec
-        .stages
+/// How many leading stages are Fused-MBConv.
+fn fused_count(spec: &ArchSpec) -> usize {
+    spec.stages
         .iter()
         .take_while(|s| s.kind == space::BlockKind::FusedMbConv)
-        .count();
-    match n {
+        .count()
+}
+
+/// [`fused_count`] as the paper labels it.
+fn fused_label(spec: &ArchSpec) -> String {
+    match fused_count(spec) {
         0 => "none".into(),
         1 => "1".into(),
         n => format!("1-{n}"),
@@ -66,9 +69,23 @@ fn fused_section(run: &ReproductionRun, doc: &mut Document) {
         timing("size"),
     ));
     let batch = step_batch(search);
-    let rows = run
-        .fused
-        .iter()
+    // The paper's order: backbone as planned, then by the number of fused stages.
+    let backbones: Vec<&str> = run
+        .plan
+        .get("backbones")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|b| b.get("name")?.as_str()).collect())
+        .unwrap_or_default();
+    let mut fused: Vec<&TrialRecord> = run.fused.iter().collect();
+    fused.sort_by_key(|t| {
+        let backbone = backbone_of(&t.spec.name);
+        (
+            backbones.iter().position(|b| *b == backbone),
+            fused_count(&t.spec),
+        )
+    });
+    let rows = fused
+        .into_iter()
         .map(|t| {
             let base = run.fused.iter().find(|b| {
                 backbone_of(&b.spec.name) == backbone_of(&t.spec.name)

@@ -3,6 +3,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
     DrawResult, FONT, FRONT, Figure, MUTED, REFERENCE, TRIAL, draw_empty, padded_range, tick,
@@ -81,18 +82,28 @@ impl Figure for TradeOff<'_> {
         let all = || trials.iter().chain(refs.iter().map(|(p, _)| p));
         let (x0, x1) = padded_range(all().map(|p| p.0), 0.08);
         let (y0, y1) = padded_range(all().map(|p| p.1), 0.12);
+        // A band above the most accurate point, where no trial can lie, holds the
+        // legend (about a fifth of the plot's height).
+        let y1 = y1 + (y1 - y0) * 0.3;
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, (FONT, 22))
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(64)
-            .build_cartesian_2d(x0.max(0.0)..x1, y0.max(0.0)..y1.min(100.0))?;
+            .build_cartesian_2d(x0.max(0.0)..x1, y0.max(0.0)..y1)?;
         chart
             .configure_mesh()
             .x_desc(&self.x_desc)
             .y_desc("proxy validation accuracy (%)")
             .x_label_formatter(&|x| tick(*x, x1 - x0))
-            .y_label_formatter(&|y| tick(*y, y1 - y0))
+            // The legend's band may reach past 100%, which no accuracy can.
+            .y_label_formatter(&|y| {
+                if *y > 100.0 {
+                    String::new()
+                } else {
+                    tick(*y, y1 - y0)
+                }
+            })
             .axis_desc_style((FONT, 16))
             .label_style((FONT, 13))
             .light_line_style(RGBColor(245, 245, 245))
@@ -140,16 +151,25 @@ impl Figure for TradeOff<'_> {
                 .legend(|(x, y)| Circle::new((x, y), 6, BLACK.stroke_width(2)));
         }
         if !refs.is_empty() {
+            // Labels of points in the right half end left of the marker, so a
+            // reference near the right edge keeps its whole name.
+            let middle = (x0.max(0.0) + x1) / 2.0;
             chart
                 .draw_series(refs.iter().map(|(p, t)| {
+                    let style = (FONT, 13).into_font().color(&REFERENCE);
+                    let (offset, style) = if p.0 > middle {
+                        ((-8, 4), style.pos(Pos::new(HPos::Right, VPos::Top)))
+                    } else {
+                        ((8, 4), style)
+                    };
                     EmptyElement::at(*p)
                         + TriangleMarker::new((0, 0), 7, REFERENCE.filled())
-                        + Text::new(t.label(), (8, 4), (FONT, 13).into_font().color(&REFERENCE))
+                        + Text::new(t.label(), offset, style)
                 }))?
                 .label("reference network")
                 .legend(|(x, y)| TriangleMarker::new((x, y), 6, REFERENCE.filled()));
         }
-        // Above and left of the front no trial can lie: the legend hides nothing there.
+        // In the band above every point: the legend hides nothing.
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
