@@ -1,6 +1,7 @@
 //! A run directory as a report sees it: a search (`config.json`, `trials.jsonl`,
-//! and `references.jsonl` when reference networks were evaluated) or a training
-//! run (`config.json`, `metrics.jsonl`). Records are read leniently: a field a
+//! and `references.jsonl` when reference networks were evaluated), a training
+//! run (`config.json`, `metrics.jsonl`), or a reproduction of the paper
+//! (`reproduction.json`, `throughput.jsonl`, `fused.jsonl`, `search/`, `family.json`). Records are read leniently: a field a
 //! newer or older writer left out reads as missing, and a torn last line (a
 //! process killed while appending) is ignored; a bad line elsewhere is an error.
 
