@@ -5,7 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    DrawResult, FONT, FRONT, Figure, MUTED, SHADE, TRIAL, draw_empty, padded_range, tick, whole,
+    DrawResult, FONT, FRONT, Figure, MUTED, SHADE, TRIAL, draw_empty, draw_legend, padded_range,
+    tick, whole,
 };
 use crate::run::EpochRecord;
 
@@ -98,14 +99,7 @@ impl TrainingCurves<'_> {
                     .map(|p| Circle::new(p, 3, colour.filled())),
             )?;
         }
-        chart
-            .configure_series_labels()
-            .position(legend)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.9))
-            .border_style(MUTED)
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, legend)
     }
 }
 

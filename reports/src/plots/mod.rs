@@ -110,6 +110,26 @@ pub fn save(figure: &impl Figure, dir: &Path) -> Result<SavedPlot, ReportError> 
     })
 }
 
+/// The legend, styled the same in every figure.
+pub fn draw_legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, 13))
+        .background_style(WHITE.mix(0.9))
+        .border_style(MUTED)
+        .draw()?;
+    Ok(())
+}
+
 /// A figure with nothing to show says so, under its title, instead of drawing
 /// empty axes.
 pub fn draw_empty<DB: DrawingBackend>(

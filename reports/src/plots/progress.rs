@@ -4,7 +4,10 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{DrawResult, FONT, FRONT, Figure, MUTED, TRIAL, draw_empty, padded_range, tick, whole};
+use super::{
+    DrawResult, FONT, FRONT, Figure, MUTED, TRIAL, draw_empty, draw_legend, padded_range, tick,
+    whole,
+};
 use crate::run::TrialRecord;
 
 pub struct SearchProgress<'a> {
@@ -98,13 +101,6 @@ impl Figure for SearchProgress<'_> {
                 .label("failed or skipped")
                 .legend(|(x, y)| Cross::new((x, y), 4, MUTED.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.9))
-            .border_style(MUTED)
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }
 }

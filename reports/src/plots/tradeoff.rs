@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    DrawResult, FONT, FRONT, Figure, MUTED, REFERENCE, TRIAL, draw_empty, padded_range, tick,
+    DrawResult, FONT, FRONT, Figure, REFERENCE, TRIAL, draw_empty, draw_legend, padded_range, tick,
 };
 use crate::pareto::{Goal, front};
 use crate::run::TrialRecord;
@@ -170,14 +170,7 @@ impl Figure for TradeOff<'_> {
                 .legend(|(x, y)| TriangleMarker::new((x, y), 6, REFERENCE.filled()));
         }
         // In the band above every point: the legend hides nothing.
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.9))
-            .border_style(MUTED)
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }
 }
 
