@@ -2,7 +2,7 @@
 //! 1e-4 relative) on awkward shapes, and against finite differences in f64.
 
 use candle_core::{DType, Device, Tensor, Var};
-use models::ops::{batch_norm_eval, batch_norm_train, conv2d, depthwise_conv2d};
+use models::ops::{batch_norm_eval, batch_norm_train, conv2d, conv2d_unfolded, depthwise_conv2d};
 
 const CPU: Device = Device::Cpu;
 
@@ -186,6 +186,25 @@ fn dense_conv_matches_candle_and_finite_differences() {
     let ours = |t: &[Tensor]| conv2d(&t[0], &t[1], 1).unwrap();
     let stock = |t: &[Tensor]| t[0].conv2d(&t[1], 1, 1, 1, 1).unwrap();
     compare("conv 32->96 at 40x40", &ours, &stock, &[x, w]);
+}
+
+/// The GPU's dense convolution (unfold, then a batched product) run on the CPU: the
+/// unfolding, its fold-back gradient and the matmul wiring against the fused op.
+#[test]
+fn unfolded_conv_matches_the_fused_op_and_finite_differences() {
+    for shape in SHAPES {
+        for (out, kernel, stride) in [(4, 3, 1), (6, 3, 2), (3, 1, 1), (5, 1, 2), (2, 5, 2)] {
+            let x = randn(&shape, DType::F32);
+            let w = randn(&[out, shape[1], kernel, kernel], DType::F32);
+            let name = format!("unfolded conv {shape:?} -> {out} k{kernel} s{stride}");
+            let unfolded = |t: &[Tensor]| conv2d_unfolded(&t[0], &t[1], stride).unwrap();
+            let fused = |t: &[Tensor]| conv2d(&t[0], &t[1], stride).unwrap();
+            compare(&name, &unfolded, &fused, &[x.clone(), w.clone()]);
+            if shape[1] <= 4 {
+                finite_differences(&name, &unfolded, &[x, w]);
+            }
+        }
+    }
 }
 
 /// BatchNorm with batch statistics, then optionally SiLU, from candle's tensor ops.

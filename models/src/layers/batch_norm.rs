@@ -41,7 +41,7 @@ impl BatchNorm {
     /// ones towards them; in evaluation, uses the running ones. `silu` applies SiLU
     /// to the result (fused into one pass by the fast kernels).
     pub fn forward(&self, x: &Tensor, train: bool, silu: bool, ops: OpSet) -> Result<Tensor> {
-        if ops.fast_for(x.device(), x.dtype()) {
+        if ops.fast_for(x.device(), x.dtype()) && x.device().is_cpu() {
             let (gamma, beta) = (self.weight.as_tensor(), self.bias.as_tensor());
             if !train {
                 let (mean, var) = (self.running_mean.as_tensor(), self.running_var.as_tensor());

@@ -17,7 +17,7 @@ use super::real::{Real, by_dtype, kernel, slice};
 const PER_IMAGE_PARALLEL_MACS: usize = 1 << 22;
 
 #[derive(Clone, Copy, Debug)]
-struct Geometry {
+pub(super) struct Geometry {
     batch: usize,
     in_channels: usize,
     height: usize,
@@ -30,7 +30,7 @@ struct Geometry {
 }
 
 impl Geometry {
-    fn new(x: &[usize], w: &[usize], stride: usize) -> Geometry {
+    pub(super) fn new(x: &[usize], w: &[usize], stride: usize) -> Geometry {
         let kernel = w[2];
         let pad = kernel / 2;
         Geometry {
@@ -47,16 +47,16 @@ impl Geometry {
     }
 
     /// Rows of the column matrix: one per (input channel, ky, kx).
-    fn rows(&self) -> usize {
+    pub(super) fn rows(&self) -> usize {
         self.in_channels * self.kernel * self.kernel
     }
 
     /// Columns: one per output pixel.
-    fn cols(&self) -> usize {
+    pub(super) fn cols(&self) -> usize {
         self.out_height * self.out_width
     }
 
-    fn in_image(&self) -> usize {
+    pub(super) fn in_image(&self) -> usize {
         self.in_channels * self.height * self.width
     }
 
@@ -138,7 +138,7 @@ fn im2col_row<T: Real>(row: &mut [T], x: &[T], r: usize, g: &Geometry) {
 }
 
 /// Unfolds one image `[Ci, H, W]` into columns `[Ci·k·k, Ho·Wo]`.
-fn im2col<T: Real>(x: &[T], cols: &mut [T], g: &Geometry) {
+pub(super) fn im2col<T: Real>(x: &[T], cols: &mut [T], g: &Geometry) {
     cols.par_chunks_mut(g.cols())
         .enumerate()
         .for_each(|(r, row)| im2col_row(row, x, r, g));
@@ -179,7 +179,7 @@ fn col2im_plane<T: Real>(plane: &mut [T], cols: &[T], ci: usize, g: &Geometry) {
 
 /// Folds column gradients `[Ci·k·k, Ho·Wo]` back onto one image's gradient
 /// `[Ci, H, W]` (overwritten).
-fn col2im<T: Real>(cols: &[T], gx: &mut [T], g: &Geometry) {
+pub(super) fn col2im<T: Real>(cols: &[T], gx: &mut [T], g: &Geometry) {
     gx.par_chunks_mut(g.height * g.width)
         .enumerate()
         .for_each(|(ci, plane)| col2im_plane(plane, cols, ci, g));

@@ -3,6 +3,7 @@
 //! here each (image, channel) plane is one task, and every inner loop is a
 //! contiguous multiply-add over a row, which the compiler vectorises. Stride 2 reads
 //! even and odd columns from split copies of the row, so it stays contiguous too.
+//! On CUDA the same ops run `cuda/kernels.cu`.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, WithDType};
 use rayon::prelude::*;
@@ -460,6 +461,25 @@ impl CustomOp2 for DepthwiseConv {
         })
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::CudaStorage,
+        l2: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        let shape = super::cuda::ConvShape::of(l1.dims(), l2.dims()[2], self.stride);
+        let y = super::cuda::depthwise_forward((s1, l1), (s2, l2), &shape)?;
+        let out = (
+            shape.batch,
+            shape.channels,
+            shape.out_height(),
+            shape.out_width(),
+        );
+        Ok((y, Shape::from(out)))
+    }
+
     fn bwd(
         &self,
         x: &Tensor,
@@ -521,6 +541,21 @@ impl CustomOp2 for DepthwiseGradInput {
             ))
         })
     }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::CudaStorage,
+        l2: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        let (batch, channels) = (l1.dims()[0], l1.dims()[1]);
+        let input = [batch, channels, self.height, self.width];
+        let shape = super::cuda::ConvShape::of(&input, l2.dims()[2], self.stride);
+        let gx = super::cuda::depthwise_grad_input((s1, l1), (s2, l2), &shape)?;
+        Ok((gx, Shape::from(input.to_vec())))
+    }
 }
 
 /// `gw` from `(x, gy)`.
@@ -549,6 +584,22 @@ impl CustomOp2 for DepthwiseGradWeight {
                 Shape::from((g.channels, 1, self.kernel, self.kernel)),
             ))
         })
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::CudaStorage,
+        l2: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        let shape = super::cuda::ConvShape::of(l1.dims(), self.kernel, self.stride);
+        let gw = super::cuda::depthwise_grad_weight((s1, l1), (s2, l2), &shape)?;
+        Ok((
+            gw,
+            Shape::from((shape.channels, 1, self.kernel, self.kernel)),
+        ))
     }
 }
 

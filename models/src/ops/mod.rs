@@ -1,22 +1,29 @@
-//! Our own CPU kernels for the operations that dominate a training step, as candle
-//! custom ops with backward passes. Each is checked against candle's own
-//! implementation and by finite differences (`models/tests/ops.rs`).
+//! Our own kernels for the operations that dominate a training step, as candle
+//! custom ops with backward passes: on the CPU all of them; on CUDA depthwise
+//! convolution and the unfolding that turns a dense convolution into cuBLAS products
+//! (`cuda/kernels.cu`). Each is checked against candle's own implementation and by
+//! finite differences (`models/tests/ops.rs`); the CUDA kernels' arithmetic also on
+//! the CPU (`models/tests/cuda_kernels_emulated.rs`) and on a GPU by `search
+//! check-ops`.
 
 mod batch_norm;
 mod conv;
+#[cfg(feature = "cuda")]
+mod cuda;
 mod depthwise;
 pub(crate) mod real;
+mod unfold;
 
 pub use batch_norm::{Stats, batch_norm_eval, batch_norm_train};
-pub use conv::conv2d;
 pub use depthwise::depthwise_conv2d;
 pub(crate) use real::kernel;
 pub use real::{Real, exp_f32};
+pub use unfold::conv2d_unfolded;
 
 /// Which implementation the layers use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OpSet {
-    /// Our kernels (on CPU, f32 and f64); candle's everywhere else.
+    /// Our kernels (on the CPU and CUDA, f32 and f64); candle's everywhere else.
     #[default]
     Fast,
     /// candle-nn's stock operations, for comparison.
@@ -24,11 +31,26 @@ pub enum OpSet {
 }
 
 impl OpSet {
-    /// Whether our kernels serve tensors on `device` of type `dtype`.
+    /// Whether our convolution kernels serve tensors on `device` of type `dtype`.
+    /// (Our BatchNorm is CPU-only: on a GPU candle's elementwise kernels do well.)
     pub fn fast_for(self, device: &candle_core::Device, dtype: candle_core::DType) -> bool {
         self == OpSet::Fast
-            && device.is_cpu()
+            && (device.is_cpu() || device.is_cuda())
             && matches!(dtype, candle_core::DType::F32 | candle_core::DType::F64)
+    }
+}
+
+/// Dense convolution of `x` `[B, Ci, H, W]` with `w` `[Co, Ci, k, k]`, padding k/2: our
+/// fused op on the CPU; unfolded columns times cuBLAS products elsewhere.
+pub fn conv2d(
+    x: &candle_core::Tensor,
+    w: &candle_core::Tensor,
+    stride: usize,
+) -> candle_core::Result<candle_core::Tensor> {
+    if x.device().is_cpu() {
+        conv::conv2d(x, w, stride)
+    } else {
+        conv2d_unfolded(x, w, stride)
     }
 }
 
