@@ -17,7 +17,16 @@ pub fn parse_device(name: &str) -> Result<Device, ModelError> {
     if !cfg!(feature = "cuda") {
         return Err(ModelError::NoCuda(name.to_string()));
     }
-    Ok(Device::new_cuda(ordinal)?)
+    Device::new_cuda(ordinal).map_err(|e| ModelError::DeviceUnavailable {
+        device: name.trim().to_string(),
+        // The driver's message, without the backtrace candle attaches.
+        reason: e.to_string().lines().next().unwrap_or_default().to_string(),
+    })
+}
+
+/// A comma-separated list of devices, e.g. `cuda:0,cuda:1`, in order.
+pub fn parse_devices(list: &str) -> Result<Vec<Device>, ModelError> {
+    list.split(',').map(parse_device).collect()
 }
 
 /// Waits for the device's queued work, so a timer around it measures the work.
@@ -40,6 +49,10 @@ mod tests {
         }
         if !cfg!(feature = "cuda") {
             assert!(matches!(parse_device("cuda:1"), Err(ModelError::NoCuda(_))));
+        }
+        assert_eq!(parse_devices("cpu, cpu").unwrap().len(), 2);
+        for bad in ["cpu,", "cpu,gpu", ""] {
+            assert!(parse_devices(bad).is_err(), "{bad}");
         }
     }
 }

@@ -12,6 +12,10 @@ pub enum ModelError {
         "device `{0}` needs CUDA, but this binary was built without it: rebuild with `--features cuda`"
     )]
     NoCuda(String),
+    #[error(
+        "cannot open `{device}`: {reason} (is there an NVIDIA GPU with that number and a working driver?)"
+    )]
+    DeviceUnavailable { device: String, reason: String },
     #[error("{path}: {problem}")]
     Checkpoint { path: PathBuf, problem: String },
     #[error(transparent)]

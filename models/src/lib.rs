@@ -5,6 +5,7 @@
 //! ([`space::BlockSpec::layers`]), so its parameter count equals the analytic one
 //! by construction, and a test holds it to that.
 
+pub mod check;
 pub mod checkpoint;
 pub mod device;
 pub mod ema;
@@ -17,7 +18,7 @@ pub mod params;
 pub mod runtime;
 
 pub use checkpoint::{load_checkpoint, load_weights, save_checkpoint};
-pub use device::parse_device;
+pub use device::{parse_device, parse_devices};
 pub use error::ModelError;
 pub use network::EfficientNet;
 pub use optim::{AdamW, AdamWConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig};

@@ -7,7 +7,8 @@ use clap::{Parser, Subcommand};
 mod commands;
 
 use commands::{
-    arch, bench_op, bench_step, export, report_cmd, reproduce, scale, search_cmd, space_cmd, train,
+    arch, bench_op, bench_step, check_ops, export, report_cmd, reproduce, scale, search_cmd,
+    space_cmd, train,
 };
 
 /// Training-aware neural architecture search for EfficientNetV2-style networks.
@@ -36,6 +37,9 @@ enum Command {
     BenchStep(bench_step::BenchStepArgs),
     /// Time one operation forward and backward (the flags of `timm_step.py --op`).
     BenchOp(bench_op::BenchOpArgs),
+    /// Check our operations on a device (a GPU) against the CPU: convolutions forward
+    /// and backward, and a network's training pass.
+    CheckOps(check_ops::CheckOpsArgs),
     /// Write a search trial's architecture as a spec file.
     Export(export::ExportArgs),
     /// Write the HTML and Markdown report of a search or training run (plots,
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Some(Command::Arch(command)) => arch::run(command),
         Some(Command::BenchStep(args)) => bench_step::run(args),
         Some(Command::BenchOp(args)) => bench_op::run(args),
+        Some(Command::CheckOps(args)) => check_ops::run(args),
         Some(Command::Export(args)) => export::run(args),
         Some(Command::Reproduce(args)) => reproduce::run(args),
         Some(Command::Report(args)) => report_cmd::run(args),

@@ -49,22 +49,22 @@ pub struct OpTimes {
     pub step_ms_max: f64,
 }
 
-/// Times `spec` `steps` times after `warmup` untimed runs.
+/// Times `spec` on `device` `steps` times after `warmup` untimed runs.
 pub fn time_op(
     spec: &OpSpec,
     ops: OpSet,
     forward_only: bool,
     steps: usize,
     warmup: usize,
+    device: &Device,
 ) -> candle_core::Result<OpTimes> {
-    let device = Device::Cpu;
     let x = Var::from_tensor(&Tensor::randn(
         0f32,
         1.0,
         (spec.batch, spec.channels, spec.size, spec.size),
-        &device,
+        device,
     )?)?;
-    let mut store = ParamStore::new(0, &device, DType::F32);
+    let mut store = ParamStore::new(0, device, DType::F32);
     let (c, co, k) = (spec.channels, spec.out_channels, spec.kernel);
     let run: Box<dyn Fn() -> candle_core::Result<Tensor>> = match spec.op {
         OpKind::BnSilu => {
@@ -101,6 +101,8 @@ pub fn time_op(
         } else {
             y.sum_all()?.backward()?;
         }
+        // A GPU queues kernels: the time is the work's only once it has finished.
+        device.synchronize()?;
         if i >= warmup {
             times.push(start.elapsed().as_secs_f64() * 1e3);
         }

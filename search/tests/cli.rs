@@ -401,6 +401,34 @@ fn bad_search_input_exits_with_code_2() {
 }
 
 #[test]
+fn check_ops_passes_on_the_cpu_and_bad_devices_are_named() {
+    let out = search(&["check-ops", "--json", "--batch", "2"]);
+    let report = json(&out);
+    assert_eq!(report["passed"], true);
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 17);
+    for c in checks {
+        assert!(c["worst"].as_f64().unwrap() <= 1e-3, "{c}");
+    }
+    assert!(
+        checks[16]["check"]
+            .as_str()
+            .unwrap()
+            .contains("training pass")
+    );
+    // A GPU that this build or machine cannot open is bad input, named.
+    bad_input(&search(&["check-ops", "--device", "cuda:0"]), "cuda:0");
+    bad_input(&search(&["check-ops", "--tolerance", "0"]), "--tolerance");
+    bad_input(&search(&["check-ops", "--batch", "1"]), "--batch");
+    bad_input(&search(&["check-ops", "--size", "32"]), "--size");
+    bad_input(
+        &search(&["bench-op", "--op", "dwconv", "--device", "tpu"]),
+        "unknown device `tpu`",
+    );
+    bad_input(&search(&["--device", "cpu,gpu"]), "unknown device `gpu`");
+}
+
+#[test]
 fn bench_step_times_real_training_steps() {
     let dir = scratch("bench");
     let spec = dir.join("tiny.json");

@@ -35,6 +35,9 @@ pub struct BenchOpArgs {
     /// `fast` (our kernels) or `stock` (candle's).
     #[arg(long, default_value = "fast")]
     ops: OpSet,
+    /// `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, default_value = "cpu")]
+    device: String,
     /// Time the forward pass alone.
     #[arg(long)]
     forward_only: bool,
@@ -70,12 +73,14 @@ pub fn run(args: BenchOpArgs) -> Result<(), Failure> {
         kernel: args.kernel,
         stride: args.stride,
     };
+    let device = models::parse_device(&args.device).map_err(Failure::bad_input)?;
     let times = time_op(
         &spec,
         args.ops,
         args.forward_only,
         args.steps as usize,
         args.warmup,
+        &device,
     )
     .map_err(Failure::runtime)?;
     if args.json {

@@ -3,6 +3,7 @@
 pub mod arch;
 pub mod bench_op;
 pub mod bench_step;
+pub mod check_ops;
 pub mod export;
 pub mod report_cmd;
 pub mod reproduce;
