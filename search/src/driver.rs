@@ -129,10 +129,13 @@ pub fn run_search(
     store: &mut (dyn TrialStore + Send),
     config: &SearchConfig,
     splits: &Splits,
-    device: &Device,
+    devices: &[Device],
     ops: OpSet,
     observe: &(dyn Fn(SearchEvent) + Sync),
 ) -> Result<Vec<Trial>, String> {
+    if devices.is_empty() {
+        return Err("no device to evaluate on".into());
+    }
     let space = &config.space;
     let trials = store.trials().map_err(|e| e.to_string())?;
     let mut strategy = config.strategy.build(space);
@@ -156,16 +159,16 @@ pub fn run_search(
         budget: config.budget,
     });
 
-    let evaluator = Evaluator {
-        config: &config.evaluator,
-        splits,
-        device,
-        ops,
-    };
     let workers = config.workers.max(1);
     let threads = (rayon::current_num_threads() / workers).max(1);
     let failure: Mutex<Option<String>> = Mutex::new(None);
-    let work = || {
+    let work = |device: &Device| {
+        let evaluator = Evaluator {
+            config: &config.evaluator,
+            splits,
+            device,
+            ops,
+        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -221,11 +224,13 @@ pub fn run_search(
         }
     };
     if workers == 1 {
-        work();
+        work(&devices[0]);
     } else {
+        // Worker i evaluates on device i (round robin when there are more workers).
         std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(work);
+            for device in devices.iter().cycle().take(workers) {
+                let work = &work;
+                scope.spawn(move || work(device));
             }
         });
     }

@@ -95,7 +95,7 @@ fn a_tiny_search_runs_end_to_end() {
         &mut store,
         &config(3, StrategyKind::Random),
         &data(),
-        &Device::Cpu,
+        &[Device::Cpu],
         OpSet::Fast,
         &|_| {},
     )
@@ -120,7 +120,7 @@ fn a_tiny_search_runs_end_to_end() {
         &mut store,
         &config(5, StrategyKind::Random),
         &data(),
-        &Device::Cpu,
+        &[Device::Cpu],
         OpSet::Fast,
         &|_| {},
     )
@@ -149,6 +149,32 @@ fn a_tiny_search_runs_end_to_end() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Several devices mean several workers: each trial is evaluated once, on one of them.
+/// (Two CPU devices stand in for two GPUs.)
+#[test]
+fn workers_on_several_devices_share_the_budget_without_repeating_a_trial() {
+    let dir = std::env::temp_dir().join(format!("effnas-search-workers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = RunDirStore::open(&dir).unwrap();
+    let mut c = config(4, StrategyKind::Random);
+    c.workers = 2;
+    let devices = [Device::Cpu, Device::Cpu];
+    let trials = run_search(&mut store, &c, &data(), &devices, OpSet::Fast, &|_| {}).unwrap();
+    assert_eq!(
+        trials.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    assert!(
+        trials.iter().all(|t| t.status == TrialStatus::Done),
+        "{trials:?}"
+    );
+    let keys: std::collections::HashSet<_> = trials.iter().map(|t| &t.key).collect();
+    assert_eq!(keys.len(), 4);
+    assert_eq!(store.trials().unwrap().len(), 4);
+    assert!(run_search(&mut store, &c, &data(), &[], OpSet::Fast, &|_| {}).is_err());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn candidates_over_the_memory_cap_are_skipped_not_trained() {
     let dir = std::env::temp_dir().join(format!("effnas-search-cap-{}", std::process::id()));
@@ -156,7 +182,15 @@ fn candidates_over_the_memory_cap_are_skipped_not_trained() {
     let mut store = RunDirStore::open(&dir).unwrap();
     let mut c = config(2, StrategyKind::Random);
     c.evaluator.memory_cap_bytes = 1024;
-    let trials = run_search(&mut store, &c, &data(), &Device::Cpu, OpSet::Fast, &|_| {}).unwrap();
+    let trials = run_search(
+        &mut store,
+        &c,
+        &data(),
+        &[Device::Cpu],
+        OpSet::Fast,
+        &|_| {},
+    )
+    .unwrap();
     assert!(
         trials.iter().all(
             |t| t.status == TrialStatus::Skipped && t.error.as_deref().unwrap().contains("cap")

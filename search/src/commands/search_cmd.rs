@@ -38,6 +38,8 @@ pub struct SearchArgs {
     /// Proxy-training data: `embedded` (default), `fashion-mnist`, or a directory.
     #[arg(long)]
     data: Option<String>,
+    /// Where candidates train and are timed: `cpu`, `cuda`, `cuda:N`, or several
+    /// separated by commas (`cuda:0,cuda:1`), one worker each.
     #[arg(long, default_value = "cpu")]
     device: String,
     #[arg(long, default_value_t = 0)]
@@ -48,9 +50,10 @@ pub struct SearchArgs {
     /// Continue the search in --out with its saved settings.
     #[arg(long, requires = "out")]
     resume: bool,
-    /// Candidates evaluated at once, each on its share of the CPU threads.
-    #[arg(long, default_value_t = 1)]
-    workers: usize,
+    /// Candidates evaluated at once, each on its share of the CPU threads and on the
+    /// next of the --device list in turn [default: one per device].
+    #[arg(long)]
+    workers: Option<usize>,
     /// Proxy training: epochs, batch and image side.
     #[arg(long, default_value_t = 2)]
     proxy_epochs: usize,
@@ -136,7 +139,7 @@ pub fn default_out(kind: &str) -> PathBuf {
     ))
 }
 
-fn new_config(args: &SearchArgs, device: &candle_core::Device) -> Result<SearchConfig, Failure> {
+fn new_config(args: &SearchArgs, devices: &[candle_core::Device]) -> Result<SearchConfig, Failure> {
     let space = load_space(&args.space)?;
     let reference_name = args
         .reference
@@ -159,7 +162,7 @@ fn new_config(args: &SearchArgs, device: &candle_core::Device) -> Result<SearchC
         ("--proxy-epochs", args.proxy_epochs),
         ("--proxy-batch", args.proxy_batch),
         ("--step-batch", args.step_batch),
-        ("--workers", args.workers),
+        ("--workers", workers(args, devices)),
     ] {
         if v == 0 {
             return Err(bad(format!("{what} must be at least 1")));
@@ -175,8 +178,8 @@ fn new_config(args: &SearchArgs, device: &candle_core::Device) -> Result<SearchC
         "timing the reference {reference_name} (batch {}, {} px)…",
         timing.batch, timing.size
     );
-    let reference_steps =
-        time_steps(&reference, &timing, args.seed, device, args.ops).map_err(Failure::runtime)?;
+    let reference_steps = time_steps(&reference, &timing, args.seed, &devices[0], args.ops)
+        .map_err(Failure::runtime)?;
     let mut proxy = TrainConfig::paper(
         args.proxy_epochs,
         args.proxy_batch,
@@ -210,13 +213,18 @@ fn new_config(args: &SearchArgs, device: &candle_core::Device) -> Result<SearchC
                 reference_params: reference.param_count(),
             },
         },
-        workers: args.workers,
+        workers: workers(args, devices),
         references: args.references.clone(),
     })
 }
 
+/// Workers asked for, or one per device.
+fn workers(args: &SearchArgs, devices: &[candle_core::Device]) -> usize {
+    args.workers.unwrap_or(devices.len())
+}
+
 pub fn run(args: SearchArgs) -> Result<(), Failure> {
-    let device = models::parse_device(&args.device).map_err(bad)?;
+    let devices = models::parse_devices(&args.device).map_err(bad)?;
     let out = args.out.clone().unwrap_or_else(|| default_out("search"));
     let mut store = RunDirStore::open(&out).map_err(Failure::runtime)?;
     let saved = store.config().map_err(Failure::runtime)?;
@@ -237,13 +245,18 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
             )));
         }
         (None, false) => {
-            let config = new_config(&args, &device)?;
+            let config = new_config(&args, &devices)?;
             store
                 .save_config(&serde_json::to_value(&config).expect("config serialises"))
                 .map_err(Failure::runtime)?;
             config
         }
     };
+    // Workers belong to this process and its devices, not to the search.
+    config.workers = workers(&args, &devices);
+    if config.workers == 0 {
+        return Err(bad("--workers must be at least 1"));
+    }
     if let (true, Some(budget)) = (args.resume, args.budget)
         && budget as usize != config.budget
     {
@@ -267,7 +280,7 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
         &mut store,
         &config,
         &splits,
-        &device,
+        &devices[0],
         args.ops,
         &mut |name| eprintln!("evaluating the reference network {name}…"),
     )
@@ -287,7 +300,7 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
         &mut store,
         &config,
         &splits,
-        &device,
+        &devices,
         args.ops,
         &|event| match event {
             SearchEvent::Started { done, .. } => bar.set_position(done as u64),
