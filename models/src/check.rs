@@ -51,17 +51,23 @@ pub fn check_convolutions(device: &Device, seed: u64) -> Result<Vec<Check>> {
         let channels = shape[1];
         let x = random(&shape, &mut rng)?;
         let depthwise = random(&[channels, 1, kernel, kernel], &mut rng)?;
+        let depthwise_op = |t: &[Tensor]| ops::depthwise_conv2d(&t[0], &t[1], stride);
         checks.push(compare(
             format!("depthwise {shape:?} k{kernel} s{stride}"),
-            &|t: &[Tensor]| ops::depthwise_conv2d(&t[0], &t[1], stride),
+            (&depthwise_op, &depthwise_op),
             &[x.clone(), depthwise],
             device,
         )?);
         let out = channels + 3;
         let dense = random(&[out, channels, kernel, kernel], &mut rng)?;
+        // The GPU's formulation on every device (on a GPU it is what `ops::conv2d`
+        // runs), against the fused CPU op.
         checks.push(compare(
             format!("conv {shape:?} → {out} k{kernel} s{stride}"),
-            &|t: &[Tensor]| ops::conv2d(&t[0], &t[1], stride),
+            (
+                &|t: &[Tensor]| ops::conv2d_unfolded(&t[0], &t[1], stride),
+                &|t: &[Tensor]| ops::conv2d(&t[0], &t[1], stride),
+            ),
             &[x, dense],
             device,
         )?);
@@ -132,41 +138,46 @@ fn random(shape: &[usize], rng: &mut rand::rngs::StdRng) -> Result<Tensor> {
     Tensor::from_vec(values, shape, &Device::Cpu)
 }
 
-/// Runs `f` on `inputs` in f32 on `device` and in f64 on the CPU, under the loss
-/// Σ f(inputs)·probe, and compares outputs and input gradients.
+type Op<'a> = &'a dyn Fn(&[Tensor]) -> Result<Tensor>;
+
+/// Runs `candidate` on `inputs` in f32 on `device` and `reference` in f64 on the CPU,
+/// under the loss Σ f(inputs)·probe, and compares outputs and input gradients.
 fn compare(
     name: String,
-    f: &dyn Fn(&[Tensor]) -> Result<Tensor>,
+    (candidate, reference): (Op, Op),
     inputs: &[Tensor],
     device: &Device,
 ) -> Result<Check> {
-    let run =
-        |device: &Device, dtype: DType, probe: Option<&Tensor>| -> Result<(Tensor, Vec<Tensor>)> {
-            let vars = inputs
-                .iter()
-                .map(|t| Var::from_tensor(&t.to_device(device)?.to_dtype(dtype)?))
-                .collect::<Result<Vec<_>>>()?;
-            let tensors: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
-            let y = f(&tensors)?;
-            let probe = match probe {
-                Some(p) => p.to_device(device)?.to_dtype(dtype)?,
-                None => y.ones_like()?,
-            };
-            let grads = (&y * &probe)?.sum_all()?.backward()?;
-            let mut gradients = Vec::new();
-            for t in &tensors {
-                let g = grads
-                    .get(t)
-                    .ok_or_else(|| candle_core::Error::Msg("an input got no gradient".into()))?;
-                gradients.push(g.to_device(&Device::Cpu)?);
-            }
-            Ok((y.to_device(&Device::Cpu)?, gradients))
+    let run = |f: Op,
+               device: &Device,
+               dtype: DType,
+               probe: Option<&Tensor>|
+     -> Result<(Tensor, Vec<Tensor>)> {
+        let vars = inputs
+            .iter()
+            .map(|t| Var::from_tensor(&t.to_device(device)?.to_dtype(dtype)?))
+            .collect::<Result<Vec<_>>>()?;
+        let tensors: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+        let y = f(&tensors)?;
+        let probe = match probe {
+            Some(p) => p.to_device(device)?.to_dtype(dtype)?,
+            None => y.ones_like()?,
         };
-    let (shape_probe, _) = run(&Device::Cpu, DType::F64, None)?;
+        let grads = (&y * &probe)?.sum_all()?.backward()?;
+        let mut gradients = Vec::new();
+        for t in &tensors {
+            let g = grads
+                .get(t)
+                .ok_or_else(|| candle_core::Error::Msg("an input got no gradient".into()))?;
+            gradients.push(g.to_device(&Device::Cpu)?);
+        }
+        Ok((y.to_device(&Device::Cpu)?, gradients))
+    };
+    let (shape_probe, _) = run(reference, &Device::Cpu, DType::F64, None)?;
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(3);
     let probe = random(shape_probe.dims(), &mut rng)?;
-    let (y, grads) = run(device, DType::F32, Some(&probe))?;
-    let (reference, reference_grads) = run(&Device::Cpu, DType::F64, Some(&probe))?;
+    let (y, grads) = run(candidate, device, DType::F32, Some(&probe))?;
+    let (reference, reference_grads) = run(reference, &Device::Cpu, DType::F64, Some(&probe))?;
     let mut errors = vec![("output".to_string(), relative_error(&y, &reference)?)];
     for (i, (g, r)) in grads.iter().zip(&reference_grads).enumerate() {
         let what = if i == 0 { "∂input" } else { "∂weight" };

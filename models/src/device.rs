@@ -24,9 +24,14 @@ pub fn parse_device(name: &str) -> Result<Device, ModelError> {
     })
 }
 
-/// A comma-separated list of devices, e.g. `cuda:0,cuda:1`, in order.
-pub fn parse_devices(list: &str) -> Result<Vec<Device>, ModelError> {
-    list.split(',').map(parse_device).collect()
+/// One device handle per worker, in turn over a comma-separated list: worker i gets
+/// the (i mod n)-th device. Each CUDA handle has its own cuBLAS handle, so two workers
+/// on one GPU never share one (cuBLAS handles are not for concurrent use).
+pub fn open_for_workers(list: &str, workers: usize) -> Result<Vec<Device>, ModelError> {
+    let names: Vec<&str> = list.split(',').collect();
+    (0..workers)
+        .map(|i| parse_device(names[i % names.len()]))
+        .collect()
 }
 
 /// Waits for the device's queued work, so a timer around it measures the work.
@@ -50,9 +55,15 @@ mod tests {
         if !cfg!(feature = "cuda") {
             assert!(matches!(parse_device("cuda:1"), Err(ModelError::NoCuda(_))));
         }
-        assert_eq!(parse_devices("cpu, cpu").unwrap().len(), 2);
+        assert_eq!(open_for_workers("cpu, cpu", 2).unwrap().len(), 2);
+        assert_eq!(open_for_workers("cpu", 3).unwrap().len(), 3);
+        assert!(
+            open_for_workers("cpu,gpu", 1).is_ok(),
+            "only the devices in use are opened"
+        );
+        assert!(open_for_workers("cpu,gpu", 2).is_err());
         for bad in ["cpu,", "cpu,gpu", ""] {
-            assert!(parse_devices(bad).is_err(), "{bad}");
+            assert!(open_for_workers(bad, 2).is_err(), "{bad}");
         }
     }
 }

@@ -18,7 +18,7 @@ pub mod params;
 pub mod runtime;
 
 pub use checkpoint::{load_checkpoint, load_weights, save_checkpoint};
-pub use device::{parse_device, parse_devices};
+pub use device::{open_for_workers, parse_device};
 pub use error::ModelError;
 pub use network::EfficientNet;
 pub use optim::{AdamW, AdamWConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig};

@@ -226,7 +226,8 @@ pub fn run_search(
     if workers == 1 {
         work(&devices[0]);
     } else {
-        // Worker i evaluates on device i (round robin when there are more workers).
+        // Worker i evaluates on device i (round robin when there are more workers;
+        // give one handle per worker to keep workers on one GPU apart).
         std::thread::scope(|scope| {
             for device in devices.iter().cycle().take(workers) {
                 let work = &work;

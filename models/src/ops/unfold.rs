@@ -1,15 +1,17 @@
-//! A dense convolution as unfolded columns times the weight matrix: `y[b] = W ·
-//! cols(x[b])`, with W `[Co, Ci·k·k]` and cols `[Ci·k·k, Ho·Wo]`. This is the GPU's
-//! formulation: the product (and both of its gradients) runs in cuBLAS through candle's
-//! batched matmul, and only the unfolding and its adjoint, the folding, are ours. It
-//! runs on the CPU too, where the tests hold it to [`super::conv2d`]'s fused op.
+//! A dense convolution as unfolded columns times the weight matrix: `y = W · cols(x)`,
+//! with W `[Co, Ci·k·k]` and the columns of the whole batch side by side, `[Ci·k·k,
+//! B·Ho·Wo]`, so one product serves the batch and the weight gradient is one product
+//! too. This is the GPU's formulation: the products (forward and both gradients) run in
+//! cuBLAS through candle's matmul, and only the unfolding and its adjoint, the folding,
+//! are ours. It runs on the CPU too, where the tests hold it to [`super::conv2d`]'s
+//! fused op.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, WithDType};
 
 use super::conv::{Geometry, col2im, im2col};
 use super::real::{Real, by_dtype, slice};
 
-/// `x` `[B, C, H, W]` → columns `[B, C·k·k, Ho·Wo]` (zeros where a tap reads padding).
+/// `x` `[B, C, H, W]` → columns `[C·k·k, B·Ho·Wo]` (zeros where a tap reads padding).
 struct Unfold {
     kernel: usize,
     stride: usize,
@@ -23,18 +25,20 @@ impl CustomOp1 for Unfold {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = l.dims();
         let g = Geometry::new(x, &[1, x[1], self.kernel, self.kernel], self.stride);
+        let (batch, n) = (x[0], g.cols());
         by_dtype!(s, "unfold", |T| {
             let input = slice::<T>(s, l, self.name())?;
-            let mut cols = vec![T::ZERO; x[0] * g.rows() * g.cols()];
-            for (image, out) in input
-                .chunks(g.in_image())
-                .zip(cols.chunks_mut(g.rows() * g.cols()))
-            {
-                im2col(image, out, &g);
+            let mut cols = vec![T::ZERO; g.rows() * batch * n];
+            let mut image_cols = vec![T::ZERO; g.rows() * n];
+            for (b, image) in input.chunks(g.in_image()).enumerate() {
+                im2col(image, &mut image_cols, &g);
+                for (r, row) in image_cols.chunks(n).enumerate() {
+                    cols[(r * batch + b) * n..][..n].copy_from_slice(row);
+                }
             }
             Ok((
                 T::to_cpu_storage_owned(cols),
-                Shape::from((x[0], g.rows(), g.cols())),
+                Shape::from((g.rows(), batch * n)),
             ))
         })
     }
@@ -48,7 +52,7 @@ impl CustomOp1 for Unfold {
         let shape = super::cuda::ConvShape::of(l.dims(), self.kernel, self.stride);
         let cols = super::cuda::im2col((s, l), &shape)?;
         let rows = shape.channels * self.kernel * self.kernel;
-        let out = (shape.batch, rows, shape.out_height() * shape.out_width());
+        let out = (rows, shape.batch * shape.out_height() * shape.out_width());
         Ok((cols, Shape::from(out)))
     }
 
@@ -77,14 +81,16 @@ impl CustomOp1 for Fold {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = &self.input;
         let g = Geometry::new(x, &[1, x[1], self.kernel, self.kernel], self.stride);
+        let (batch, n) = (x[0], g.cols());
         by_dtype!(s, "fold", |T| {
             let cols = slice::<T>(s, l, self.name())?;
-            let mut gx = vec![T::ZERO; x[0] * g.in_image()];
-            for (image, out) in cols
-                .chunks(g.rows() * g.cols())
-                .zip(gx.chunks_mut(g.in_image()))
-            {
-                col2im(image, out, &g);
+            let mut gx = vec![T::ZERO; batch * g.in_image()];
+            let mut image_cols = vec![T::ZERO; g.rows() * n];
+            for (b, out) in gx.chunks_mut(g.in_image()).enumerate() {
+                for (r, row) in image_cols.chunks_mut(n).enumerate() {
+                    row.copy_from_slice(&cols[(r * batch + b) * n..][..n]);
+                }
+                col2im(&image_cols, out, &g);
             }
             Ok((T::to_cpu_storage_owned(gx), Shape::from(x.clone())))
         })
@@ -103,21 +109,25 @@ impl CustomOp1 for Fold {
 }
 
 /// Dense convolution of `x` `[B, Ci, H, W]` with `w` `[Co, Ci, k, k]`, padding k/2, as
-/// a batched matrix product over unfolded columns; gradients through candle's autograd.
+/// one matrix product over the batch's unfolded columns; gradients through candle's
+/// autograd.
 pub fn conv2d_unfolded(x: &Tensor, w: &Tensor, stride: usize) -> Result<Tensor> {
     let (batch, channels, height, width) = x.dims4()?;
     let (out_channels, _, kernel, _) = w.dims4()?;
     let pad = kernel / 2;
     let out_height = (height + 2 * pad - kernel) / stride + 1;
     let out_width = (width + 2 * pad - kernel) / stride + 1;
-    // A 1×1 stride-1 convolution multiplies the image itself.
     let cols = if kernel == 1 && stride == 1 {
-        x.reshape((batch, channels, height * width))?
+        // A 1×1 stride-1 convolution multiplies the image itself, channels first.
+        x.transpose(0, 1)?
+            .reshape((channels, batch * height * width))?
     } else {
         x.contiguous()?.apply_op1(Unfold { kernel, stride })?
     };
     let weights = w.reshape((out_channels, channels * kernel * kernel))?;
     weights
-        .broadcast_matmul(&cols)?
-        .reshape((batch, out_channels, out_height, out_width))
+        .matmul(&cols)?
+        .reshape((out_channels, batch, out_height, out_width))?
+        .transpose(0, 1)?
+        .contiguous()
 }

@@ -73,8 +73,9 @@ static void check(const Case& c, std::mt19937& rng, unsigned grid, unsigned bloc
     auto in_index = [&](int b, int ch, int iy, int ix) {
         return (((size_t)b * c.channels + ch) * c.height + iy) * c.width + ix;
     };
+    // Columns are [C·k·k, B, Ho·Wo]: rows first, then the batch.
     auto col_index = [&](int b, int ch, int ky, int kx, int oy, int ox) {
-        return ((((size_t)b * c.channels + ch) * taps + ky * K + kx) * ho + oy) * wo + ox;
+        return ((((size_t)ch * taps + ky * K + kx) * c.batch + b) * ho + oy) * wo + ox;
     };
 
     // The definitions, by looping over every (output, tap) pair once.

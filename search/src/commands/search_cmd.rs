@@ -139,6 +139,7 @@ pub fn default_out(kind: &str) -> PathBuf {
     ))
 }
 
+/// The settings of a new search; `devices` holds one handle per worker.
 fn new_config(args: &SearchArgs, devices: &[candle_core::Device]) -> Result<SearchConfig, Failure> {
     let space = load_space(&args.space)?;
     let reference_name = args
@@ -162,7 +163,6 @@ fn new_config(args: &SearchArgs, devices: &[candle_core::Device]) -> Result<Sear
         ("--proxy-epochs", args.proxy_epochs),
         ("--proxy-batch", args.proxy_batch),
         ("--step-batch", args.step_batch),
-        ("--workers", workers(args, devices)),
     ] {
         if v == 0 {
             return Err(bad(format!("{what} must be at least 1")));
@@ -213,18 +213,19 @@ fn new_config(args: &SearchArgs, devices: &[candle_core::Device]) -> Result<Sear
                 reference_params: reference.param_count(),
             },
         },
-        workers: workers(args, devices),
+        workers: devices.len(),
         references: args.references.clone(),
     })
 }
 
-/// Workers asked for, or one per device.
-fn workers(args: &SearchArgs, devices: &[candle_core::Device]) -> usize {
-    args.workers.unwrap_or(devices.len())
-}
-
 pub fn run(args: SearchArgs) -> Result<(), Failure> {
-    let devices = models::parse_devices(&args.device).map_err(bad)?;
+    // Workers belong to this process and its devices, not to the search: one device
+    // handle each (see `open_for_workers`).
+    let workers = args.workers.unwrap_or(args.device.split(',').count());
+    if workers == 0 {
+        return Err(bad("--workers must be at least 1"));
+    }
+    let devices = models::open_for_workers(&args.device, workers).map_err(bad)?;
     let out = args.out.clone().unwrap_or_else(|| default_out("search"));
     let mut store = RunDirStore::open(&out).map_err(Failure::runtime)?;
     let saved = store.config().map_err(Failure::runtime)?;
@@ -252,11 +253,7 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
             config
         }
     };
-    // Workers belong to this process and its devices, not to the search.
-    config.workers = workers(&args, &devices);
-    if config.workers == 0 {
-        return Err(bad("--workers must be at least 1"));
-    }
+    config.workers = workers;
     if let (true, Some(budget)) = (args.resume, args.budget)
         && budget as usize != config.budget
     {

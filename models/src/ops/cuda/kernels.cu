@@ -131,15 +131,17 @@ __device__ void sum_parts(const T* __restrict__ partial, T* __restrict__ out, in
     }
 }
 
-// cols[b, (c·k + ky)·k + kx, oy·Wo + ox] = x[b, c, oy·s + ky − p, ox·s + kx − p], 0 outside.
+// cols[(c·k + ky)·k + kx, b, oy·Wo + ox] = x[b, c, oy·s + ky − p, ox·s + kx − p], 0 outside.
+// Rows first, then the batch: the whole batch is one matrix [C·k·k, B·Ho·Wo], so a
+// convolution is one product with the weights [Co, C·k·k], not one per image.
 template <typename T>
 __device__ void im2col(const T* __restrict__ x, T* __restrict__ cols, Geometry g) {
     const index_t rows = (index_t)g.channels * g.kernel * g.kernel;
     const index_t n = (index_t)g.batch * rows * g.out_plane();
     GRID_STRIDE(i, n) {
         const index_t col = i % g.out_plane();
-        const index_t r = (i / g.out_plane()) % rows;
-        const index_t b = i / (g.out_plane() * rows);
+        const index_t b = (i / g.out_plane()) % g.batch;
+        const index_t r = i / (g.out_plane() * g.batch);
         const int kx = (int)(r % g.kernel);
         const int ky = (int)((r / g.kernel) % g.kernel);
         const index_t c = r / ((index_t)g.kernel * g.kernel);
@@ -154,7 +156,6 @@ __device__ void im2col(const T* __restrict__ x, T* __restrict__ cols, Geometry g
 // The adjoint of im2col: gx[b, c, iy, ix] = Σ over the column entries that copied it.
 template <typename T>
 __device__ void col2im(const T* __restrict__ cols, T* __restrict__ gx, Geometry g) {
-    const index_t rows = (index_t)g.channels * g.kernel * g.kernel;
     const index_t n = (index_t)g.batch * g.channels * g.in_plane();
     GRID_STRIDE(i, n) {
         const int ix = (int)(i % g.width);
@@ -170,7 +171,7 @@ __device__ void col2im(const T* __restrict__ cols, T* __restrict__ gx, Geometry 
                 const int ox = output_for(ix, kx, g, g.out_width);
                 if (ox < 0) continue;
                 const index_t r = (c * g.kernel + ky) * g.kernel + kx;
-                acc += cols[(b * rows + r) * g.out_plane() + (index_t)oy * g.out_width + ox];
+                acc += cols[(r * g.batch + b) * g.out_plane() + (index_t)oy * g.out_width + ox];
             }
         }
         gx[i] = acc;

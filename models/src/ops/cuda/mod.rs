@@ -232,7 +232,7 @@ pub fn depthwise_grad_weight(
     })
 }
 
-/// The columns `[B, C·k·k, Ho·Wo]` of a dense convolution's input `[B, C, H, W]`.
+/// The columns `[C·k·k, B·Ho·Wo]` of a dense convolution's input `[B, C, H, W]`.
 pub fn im2col(x: (&CudaStorage, &Layout), shape: &ConvShape) -> Result<CudaStorage> {
     let device = x.0.device().clone();
     by_dtype!(x.0, "im2col", |T| {
