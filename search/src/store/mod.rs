@@ -3,8 +3,10 @@
 //! machines share one search.
 
 pub mod jsonl;
+pub mod postgres;
 mod run_dir;
 
+pub use postgres::PgStore;
 pub use run_dir::RunDirStore;
 
 use crate::trial::Trial;
