@@ -39,6 +39,9 @@ pub struct SearchConfig {
     /// report; they use no budget and no strategy learns from them.
     #[serde(default)]
     pub references: Vec<String>,
+    /// Heartbeats and retries of a search shared through PostgreSQL.
+    #[serde(default)]
+    pub sharing: crate::worker::Sharing,
 }
 
 /// What the search tells an observer.

@@ -15,5 +15,6 @@ pub mod strategy;
 pub mod table;
 pub mod train;
 pub mod trial;
+pub mod worker;
 
 pub use failure::Failure;

@@ -8,7 +8,7 @@ mod commands;
 
 use commands::{
     arch, bench_op, bench_step, check_ops, export, report_cmd, reproduce, scale, search_cmd,
-    space_cmd, train,
+    space_cmd, train, worker,
 };
 
 /// Training-aware neural architecture search for EfficientNetV2-style networks.
@@ -56,6 +56,9 @@ enum Command {
     /// Inspect search spaces.
     #[command(subcommand)]
     Space(space_cmd::SpaceCommand),
+    /// Join a search shared through PostgreSQL (`search --store URL --run NAME`) as
+    /// one more worker: claim, evaluate, record, until the budget is done.
+    Worker(worker::WorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Some(Command::Scale(args)) => scale::run(args),
         Some(Command::Space(command)) => space_cmd::run(command),
         Some(Command::Train(args)) => train::run(*args),
+        Some(Command::Worker(args)) => worker::run(args),
         None => search_cmd::run(cli.search),
     };
     match result {

@@ -661,3 +661,109 @@ fn the_quick_reproduction_writes_every_part_and_resumes_without_redoing_any() {
     );
     assert!(!missing.exists(), "nothing is written for bad input");
 }
+
+/// A search in PostgreSQL with three processes (the one that starts it and two
+/// `search worker`s); one worker is killed with SIGKILL while it holds a trial. The
+/// budget is still finished, every trial exactly once, and the killed one retried.
+/// Needs the server `EFFNAS_TEST_POSTGRES` names (`.ci/run` starts one).
+#[test]
+fn a_shared_search_survives_a_killed_worker() {
+    let Ok(url) = std::env::var("EFFNAS_TEST_POSTGRES") else {
+        eprintln!("EFFNAS_TEST_POSTGRES is not set: no PostgreSQL server to test against");
+        return;
+    };
+    let dir = scratch("shared");
+    let name = format!("cli-shared-{}", std::process::id());
+    let mut args = tiny_search(&dir, &dir.join("unused"), "6");
+    let out = args.iter().position(|a| a == "--out").unwrap();
+    args.drain(out..out + 2);
+    args.extend(
+        [
+            "--store",
+            &url,
+            "--run",
+            &name,
+            "--heartbeat",
+            "0.2",
+            "--grace",
+            "1",
+        ]
+        .map(String::from),
+    );
+    let starter = Command::new(env!("CARGO_BIN_EXE_search"))
+        .args(&args)
+        .stderr(std::fs::File::create(dir.join("starter.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let worker = |id: &str| {
+        Command::new(env!("CARGO_BIN_EXE_search"))
+            .args(["worker", "--store", &url, "--run", &name, "--name", id])
+            .stderr(std::fs::File::create(dir.join(format!("{id}.log"))).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let run_exists = |db: &mut postgres::Client| {
+        db.query_opt("SELECT 1 FROM effnas_runs WHERE name = $1", &[&name])
+            .unwrap()
+            .is_some()
+    };
+    let started = std::time::Instant::now();
+    while !run_exists(&mut db) {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the search never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut doomed = worker("doomed");
+    let mut survivor = worker("survivor");
+    // Kill the doomed worker while it holds a trial.
+    let held = loop {
+        let row = db
+            .query_opt(
+                "SELECT t.id FROM effnas_trials t JOIN effnas_runs r ON r.id = t.run_id
+                 WHERE r.name = $1 AND t.worker = 'doomed' AND t.state = 'running'",
+                &[&name],
+            )
+            .unwrap();
+        if let Some(row) = row {
+            break row.get::<_, i32>(0);
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the doomed worker never claimed a trial"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    doomed.kill().unwrap(); // SIGKILL
+    doomed.wait().unwrap();
+    let log = |id: &str| std::fs::read_to_string(dir.join(format!("{id}.log"))).unwrap();
+    assert!(survivor.wait().unwrap().success(), "{}", log("survivor"));
+    let mut starter = starter;
+    assert!(starter.wait().unwrap().success(), "{}", log("starter"));
+
+    let rows = db
+        .query(
+            "SELECT t.id, t.state, t.attempts FROM effnas_trials t JOIN effnas_runs r ON r.id = t.run_id
+             WHERE r.name = $1 ORDER BY t.id",
+            &[&name],
+        )
+        .unwrap();
+    let ids: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(ids, (0..6).collect::<Vec<_>>());
+    for r in &rows {
+        let state: String = r.get(1);
+        assert!(
+            ["done", "failed", "skipped"].contains(&state.as_str()),
+            "{state}"
+        );
+    }
+    let attempts: i32 = rows
+        .iter()
+        .find(|r| r.get::<_, i32>(0) == held)
+        .unwrap()
+        .get(2);
+    assert_eq!(attempts, 2, "the killed worker's trial is retried once");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -74,6 +74,7 @@ fn config(budget: usize, strategy: StrategyKind) -> SearchConfig {
         },
         workers: 1,
         references: Vec::new(),
+        sharing: Default::default(),
     }
 }
 

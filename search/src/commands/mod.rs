@@ -11,6 +11,7 @@ pub mod scale;
 pub mod search_cmd;
 pub mod space_cmd;
 pub mod train;
+pub mod worker;
 
 use clap::Args;
 

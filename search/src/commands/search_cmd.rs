@@ -47,9 +47,26 @@ pub struct SearchArgs {
     /// Run directory [default: runs/search-<time>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Continue the search in --out with its saved settings.
-    #[arg(long, requires = "out")]
+    /// Continue the search in --out (or --store's --run) with its saved settings.
+    #[arg(long)]
     resume: bool,
+    /// Keep the search in PostgreSQL instead of a run directory, so that `search
+    /// worker` processes on other machines can join it: `postgres://user:pw@host/db`.
+    #[arg(long, value_name = "URL", requires = "run", conflicts_with = "out")]
+    store: Option<String>,
+    /// The search's name in --store.
+    #[arg(long, value_name = "NAME", requires = "store")]
+    run: Option<String>,
+    /// With --store: seconds between a worker's heartbeats while it evaluates.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    heartbeat: f64,
+    /// With --store: a trial whose worker has not heartbeaten for this long goes back
+    /// to pending.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    grace: f64,
+    /// With --store: claims of one trial before it is marked failed.
+    #[arg(long, default_value_t = 3)]
+    max_attempts: i32,
     /// Candidates evaluated at once, each on its share of the CPU threads and on the
     /// next of the --device list in turn [default: one per device].
     #[arg(long)]
@@ -168,6 +185,11 @@ fn new_config(args: &SearchArgs, devices: &[candle_core::Device]) -> Result<Sear
             return Err(bad(format!("{what} must be at least 1")));
         }
     }
+    if !(args.heartbeat > 0.0 && args.grace > args.heartbeat) || args.max_attempts < 1 {
+        return Err(bad(
+            "--heartbeat must be positive, --grace longer than it and --max-attempts at least 1",
+        ));
+    }
     if args.memory_cap.is_nan() || args.memory_cap <= 0.0 {
         return Err(bad("--memory-cap must be positive"));
     }
@@ -215,6 +237,11 @@ fn new_config(args: &SearchArgs, devices: &[candle_core::Device]) -> Result<Sear
         },
         workers: devices.len(),
         references: args.references.clone(),
+        sharing: search::worker::Sharing {
+            heartbeat_s: args.heartbeat,
+            grace_s: args.grace,
+            max_attempts: args.max_attempts,
+        },
     })
 }
 
@@ -226,6 +253,12 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
         return Err(bad("--workers must be at least 1"));
     }
     let devices = models::open_for_workers(&args.device, workers).map_err(bad)?;
+    if let (Some(url), Some(name)) = (&args.store, &args.run) {
+        return run_shared(&args, url, name, &devices);
+    }
+    if args.resume && args.out.is_none() {
+        return Err(bad("--resume needs --out (or --store and --run)"));
+    }
     let out = args.out.clone().unwrap_or_else(|| default_out("search"));
     let mut store = RunDirStore::open(&out).map_err(Failure::runtime)?;
     let saved = store.config().map_err(Failure::runtime)?;
@@ -408,4 +441,82 @@ fn summarize(trials: &[Trial], out: &Path, json: bool) {
             out.display()
         );
     }
+}
+
+/// A search kept in PostgreSQL: created (or, with --resume, joined) under its name,
+/// its references evaluated, then this process works on it like any `search worker`.
+fn run_shared(
+    args: &SearchArgs,
+    url: &str,
+    name: &str,
+    devices: &[candle_core::Device],
+) -> Result<(), Failure> {
+    use search::store::PgStore;
+    use search::worker::{WorkerEvent, run_worker};
+
+    let mut store = PgStore::open(url, name, args.resume).map_err(bad)?;
+    let saved = store.config().map_err(Failure::runtime)?;
+    let mut config: SearchConfig = match (saved, args.resume) {
+        (Some(saved), _) if args.resume => serde_json::from_value(saved)
+            .map_err(|e| bad(format!("the search `{name}`'s configuration: {e}")))?,
+        (Some(_), _) => {
+            return Err(bad(format!(
+                "the database already holds a search named `{name}`; pass --resume to join it"
+            )));
+        }
+        (None, _) => {
+            let config = new_config(args, devices)?;
+            store
+                .save_config(&serde_json::to_value(&config).expect("config serialises"))
+                .map_err(Failure::runtime)?;
+            config
+        }
+    };
+    if let (true, Some(budget)) = (args.resume, args.budget)
+        && budget as usize != config.budget
+    {
+        config.budget = budget as usize;
+        store
+            .save_config(&serde_json::to_value(&config).expect("config serialises"))
+            .map_err(Failure::runtime)?;
+    }
+    let splits = load_data(config.data.as_deref().or(Some("embedded"))).map_err(bad)?;
+    eprintln!(
+        "search `{name}` in {} ({:?}, budget {}); more workers: search worker --store URL --run {name}",
+        search::store::postgres::redact(url),
+        config.strategy,
+        config.budget
+    );
+    evaluate_references(
+        &mut store,
+        &config,
+        &splits,
+        &devices[0],
+        args.ops,
+        &mut |reference| eprintln!("evaluating the reference network {reference}…"),
+    )
+    .map_err(Failure::runtime)?;
+    let worker = format!("{name}-starter-{}", std::process::id());
+    run_worker(
+        &mut store,
+        url,
+        &worker,
+        &config,
+        &splits,
+        &devices[0],
+        args.ops,
+        &|event| {
+            if let WorkerEvent::Finished(t) = event {
+                eprintln!("#{} {:?}: reward {:?}", t.id, t.status, t.reward);
+            }
+        },
+    )
+    .map_err(Failure::runtime)?;
+    let trials = store.trials().map_err(Failure::runtime)?;
+    let done = trials.iter().filter(|t| t.is_done()).count();
+    eprintln!(
+        "search `{name}` complete: {} trials, {done} done",
+        trials.len()
+    );
+    Ok(())
 }

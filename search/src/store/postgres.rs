@@ -336,6 +336,19 @@ impl PgStore {
         Ok((requeued, failed))
     }
 
+    /// The canonical keys of every trial proposed so far, in any state.
+    pub fn proposed_keys(&mut self) -> Result<Vec<String>, StoreError> {
+        let run = self.run_id()?;
+        let rows = self
+            .client()
+            .query(
+                "SELECT proposal ->> 'key' FROM effnas_trials WHERE run_id = $1",
+                &[&run],
+            )
+            .map_err(store_err)?;
+        Ok(rows.into_iter().filter_map(|row| row.get(0)).collect())
+    }
+
     /// How many trials are in each state: pending, running, finished (done, failed or
     /// skipped).
     pub fn counts(&mut self) -> Result<(usize, usize, usize), StoreError> {
