@@ -2,6 +2,7 @@
 //! `search` command line needs to report on them.
 
 pub mod augment;
+pub mod coordinator;
 pub mod data;
 pub mod driver;
 pub mod evaluator;

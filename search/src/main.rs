@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 mod commands;
 
 use commands::{
-    arch, bench_op, bench_step, check_ops, export, report_cmd, reproduce, scale, search_cmd,
+    arch, bench_op, bench_step, check_ops, coordinate, export, pull, report_cmd, reproduce, scale, search_cmd,
     space_cmd, train, worker,
 };
 
@@ -40,11 +40,16 @@ enum Command {
     /// Check our operations on a device (a GPU) against the CPU: convolutions forward
     /// and backward, and a network's training pass.
     CheckOps(check_ops::CheckOpsArgs),
+    /// Keep a search shared through PostgreSQL supplied with proposals (needed by
+    /// `--strategy reinforce`; optional for the others, whose workers propose).
+    Coordinate(coordinate::CoordinateArgs),
     /// Write a search trial's architecture as a spec file.
     Export(export::ExportArgs),
     /// Write the HTML and Markdown report of a search or training run (plots,
     /// Pareto fronts, tables as CSV and Parquet) to <RUN>/report/.
     Report(report_cmd::ReportArgs),
+    /// Copy a search kept in PostgreSQL into a run directory (for `search report`).
+    Pull(pull::PullArgs),
     /// Reproduce the paper's findings on this machine: Table 2 and 3 analogs, a
     /// search with the paper's reward, the found network against EfficientNetV2-S
     /// and its S/M/L family, as one report (`--quick`: miniatures, in a minute).
@@ -69,7 +74,9 @@ fn main() -> ExitCode {
         Some(Command::BenchStep(args)) => bench_step::run(args),
         Some(Command::BenchOp(args)) => bench_op::run(args),
         Some(Command::CheckOps(args)) => check_ops::run(args),
+        Some(Command::Coordinate(args)) => coordinate::run(args),
         Some(Command::Export(args)) => export::run(args),
+        Some(Command::Pull(args)) => pull::run(args),
         Some(Command::Reproduce(args)) => reproduce::run(args),
         Some(Command::Report(args)) => report_cmd::run(args),
         Some(Command::Scale(args)) => scale::run(args),

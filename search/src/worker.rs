@@ -45,7 +45,7 @@ impl Default for Sharing {
 }
 
 /// Seconds between looks when other workers hold the remaining trials.
-const POLL_S: f64 = 0.5;
+pub(crate) const POLL_S: f64 = 0.5;
 
 /// What a worker tells its observer.
 pub enum WorkerEvent<'a> {
@@ -110,7 +110,7 @@ pub fn run_worker(
 }
 
 /// The strategy's next proposal given every finished trial, one not proposed before.
-fn propose(store: &mut PgStore, config: &SearchConfig) -> Result<Option<Trial>, StoreError> {
+pub(crate) fn propose(store: &mut PgStore, config: &SearchConfig) -> Result<Option<Trial>, StoreError> {
     let space = &config.space;
     let finished = store.trials()?;
     let proposed: HashSet<String> = store.proposed_keys()?.into_iter().collect();

@@ -765,5 +765,63 @@ fn a_shared_search_survives_a_killed_worker() {
         .unwrap()
         .get(2);
     assert_eq!(attempts, 2, "the killed worker's trial is retried once");
+
+    // Pulled into a run directory, it reports like any run.
+    let pulled = dir.join("pulled");
+    let pull = |out: &std::path::Path| {
+        search(&["pull", "--store", &url, "--run", &name, "--out", out.to_str().unwrap()])
+    };
+    let out = pull(&pulled);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(trial_lines(&pulled).len(), 6);
+    let out = search(&["report", pulled.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(pulled.join("report/index.html").exists());
+    bad_input(&pull(&pulled), "not empty");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Unreachable servers, wrong passwords and searches that are not there: exit 2, a
+/// message naming the problem, and nothing written.
+#[test]
+fn shared_search_bad_input_exits_with_code_2() {
+    let Ok(url) = std::env::var("EFFNAS_TEST_POSTGRES") else {
+        eprintln!("EFFNAS_TEST_POSTGRES is not set: no PostgreSQL server to test against");
+        return;
+    };
+    let nowhere = "postgres://effnas:effnas@127.0.0.1:1/effnas";
+    bad_input(
+        &search(&["worker", "--store", nowhere, "--run", "x"]),
+        "cannot connect to postgres://effnas:***@127.0.0.1:1",
+    );
+    let wrong = url.replacen(":effnas@", ":wrong@", 1);
+    let out = search(&["worker", "--store", &wrong, "--run", "x"]);
+    bad_input(&out, "password authentication failed");
+    assert!(!stderr(&out).contains(":wrong@"), "the password is not printed");
+    let missing = format!("missing-{}", std::process::id());
+    for command in ["worker", "coordinate"] {
+        bad_input(
+            &search(&[command, "--store", &url, "--run", &missing]),
+            "no search named",
+        );
+    }
+    let dir = scratch("pull-missing");
+    let out_dir = dir.join("out");
+    let out_arg = out_dir.to_str().unwrap();
+    bad_input(
+        &search(&["pull", "--store", &url, "--run", &missing, "--out", out_arg]),
+        "no search named",
+    );
+    assert!(!out_dir.exists(), "nothing written");
+    bad_input(&search(&["--store", &url]), "--run");
+    bad_input(
+        &search(&["--store", &url, "--run", &missing, "--resume"]),
+        "no search named",
+    );
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let runs = db
+        .query("SELECT 1 FROM effnas_runs WHERE name = $1", &[&missing])
+        .unwrap();
+    assert!(runs.is_empty(), "no search was created");
     std::fs::remove_dir_all(dir).unwrap();
 }

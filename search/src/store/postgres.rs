@@ -71,6 +71,8 @@ pub enum OpenError {
     NewerSchema { found: i32 },
     #[error("the database holds no search named `{0}`")]
     NoRun(String),
+    #[error("the database holds no effnas searches")]
+    NoSchema,
     #[error("{0}")]
     Database(String),
 }
@@ -107,6 +109,12 @@ pub fn redact(url: &str) -> String {
 
 /// Connects and makes sure the schema is there and not newer than ours.
 pub fn connect(url: &str) -> Result<Client, OpenError> {
+    connect_with(url, true)
+}
+
+/// As [`connect`]; without `create`, a database with no schema is left untouched
+/// (a worker joining a search that is not there writes nothing).
+fn connect_with(url: &str, create: bool) -> Result<Client, OpenError> {
     let mut client = Client::connect(url, NoTls).map_err(|e| OpenError::Connect {
         url: redact(url),
         reason: describe(&e),
@@ -129,6 +137,8 @@ pub fn connect(url: &str) -> Result<Client, OpenError> {
         if found > SCHEMA_VERSION {
             return Err(OpenError::NewerSchema { found });
         }
+    } else if !create {
+        return Err(OpenError::NoSchema);
     } else {
         tx.batch_execute(SCHEMA).map_err(db)?;
         tx.execute(
@@ -164,7 +174,10 @@ impl PgStore {
     /// Opens the search `name` at `url`. With `must_exist`, a name the database does
     /// not hold is an error (workers join searches; only a new search creates one).
     pub fn open(url: &str, name: &str, must_exist: bool) -> Result<PgStore, OpenError> {
-        let mut client = connect(url)?;
+        let mut client = match connect_with(url, !must_exist) {
+            Err(OpenError::NoSchema) => return Err(OpenError::NoRun(name.to_string())),
+            other => other?,
+        };
         let run_id = client
             .query_opt("SELECT id FROM effnas_runs WHERE name = $1", &[&name])
             .map_err(db)?
@@ -242,14 +255,17 @@ impl PgStore {
         let row = self
             .client()
             .query_opt(
-                "UPDATE effnas_trials t
-                 SET state = 'running', worker = $2, attempts = t.attempts + 1,
+                // The subquery is a scalar in WHERE, evaluated once: as a joined
+                // FROM item it can be re-evaluated when a concurrent claim commits,
+                // and then claim two rows (seen in the concurrency test).
+                "UPDATE effnas_trials
+                 SET state = 'running', worker = $2, attempts = attempts + 1,
                      heartbeat_at = now()
-                 FROM (SELECT id FROM effnas_trials
-                       WHERE run_id = $1 AND state = 'pending'
-                       ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) next
-                 WHERE t.run_id = $1 AND t.id = next.id
-                 RETURNING t.proposal, t.attempts",
+                 WHERE run_id = $1 AND id = (
+                     SELECT id FROM effnas_trials
+                     WHERE run_id = $1 AND state = 'pending'
+                     ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                 RETURNING proposal, attempts",
                 &[&run, &worker],
             )
             .map_err(store_err)?;
