@@ -28,7 +28,9 @@ pub fn run_coordinator(
             return Ok(proposed);
         }
         let total = pending + running + finished;
-        let wanted = queue.saturating_sub(pending).min(config.budget.saturating_sub(total));
+        let wanted = queue
+            .saturating_sub(pending)
+            .min(config.budget.saturating_sub(total));
         let mut added = 0;
         for _ in 0..wanted {
             let Some(proposal) = propose(store, config)? else {

@@ -7,8 +7,8 @@ use clap::{Parser, Subcommand};
 mod commands;
 
 use commands::{
-    arch, bench_op, bench_step, check_ops, coordinate, export, pull, report_cmd, reproduce, scale, search_cmd,
-    space_cmd, train, worker,
+    arch, bench_op, bench_step, check_ops, coordinate, export, pull, report_cmd, reproduce, scale,
+    search_cmd, space_cmd, train, worker,
 };
 
 /// Training-aware neural architecture search for EfficientNetV2-style networks.

@@ -110,7 +110,10 @@ pub fn run_worker(
 }
 
 /// The strategy's next proposal given every finished trial, one not proposed before.
-pub(crate) fn propose(store: &mut PgStore, config: &SearchConfig) -> Result<Option<Trial>, StoreError> {
+pub(crate) fn propose(
+    store: &mut PgStore,
+    config: &SearchConfig,
+) -> Result<Option<Trial>, StoreError> {
     let space = &config.space;
     let finished = store.trials()?;
     let proposed: HashSet<String> = store.proposed_keys()?.into_iter().collect();

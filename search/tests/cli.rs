@@ -769,7 +769,15 @@ fn a_shared_search_survives_a_killed_worker() {
     // Pulled into a run directory, it reports like any run.
     let pulled = dir.join("pulled");
     let pull = |out: &std::path::Path| {
-        search(&["pull", "--store", &url, "--run", &name, "--out", out.to_str().unwrap()])
+        search(&[
+            "pull",
+            "--store",
+            &url,
+            "--run",
+            &name,
+            "--out",
+            out.to_str().unwrap(),
+        ])
     };
     let out = pull(&pulled);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -797,7 +805,10 @@ fn shared_search_bad_input_exits_with_code_2() {
     let wrong = url.replacen(":effnas@", ":wrong@", 1);
     let out = search(&["worker", "--store", &wrong, "--run", "x"]);
     bad_input(&out, "password authentication failed");
-    assert!(!stderr(&out).contains(":wrong@"), "the password is not printed");
+    assert!(
+        !stderr(&out).contains(":wrong@"),
+        "the password is not printed"
+    );
     let missing = format!("missing-{}", std::process::id());
     for command in ["worker", "coordinate"] {
         bad_input(
@@ -823,5 +834,65 @@ fn shared_search_bad_input_exits_with_code_2() {
         .query("SELECT 1 FROM effnas_runs WHERE name = $1", &[&missing])
         .unwrap();
     assert!(runs.is_empty(), "no search was created");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// REINFORCE's workers only evaluate: `search coordinate` proposes for them.
+#[test]
+fn a_shared_reinforce_search_is_fed_by_its_coordinator() {
+    let Ok(url) = std::env::var("EFFNAS_TEST_POSTGRES") else {
+        eprintln!("EFFNAS_TEST_POSTGRES is not set: no PostgreSQL server to test against");
+        return;
+    };
+    let dir = scratch("shared-reinforce");
+    let name = format!("cli-reinforce-{}", std::process::id());
+    let mut args = tiny_search(&dir, &dir.join("unused"), "3");
+    let out = args.iter().position(|a| a == "--out").unwrap();
+    args.drain(out..out + 2);
+    args.extend(["--store", &url, "--run", &name, "--strategy", "reinforce"].map(String::from));
+    let starter = Command::new(env!("CARGO_BIN_EXE_search"))
+        .args(&args)
+        .stderr(std::fs::File::create(dir.join("starter.log")).unwrap())
+        .spawn()
+        .unwrap();
+    // The coordinator may start before the search exists: it is refused, and retried.
+    let started = std::time::Instant::now();
+    let coordinated = loop {
+        let out = search(&[
+            "coordinate",
+            "--store",
+            &url,
+            "--run",
+            &name,
+            "--queue",
+            "1",
+        ]);
+        if out.status.success() {
+            break out;
+        }
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(started.elapsed().as_secs() < 60, "{}", stderr(&out));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        stderr(&coordinated).contains("3 proposals made here"),
+        "{}",
+        stderr(&coordinated)
+    );
+    let mut starter = starter;
+    let log = std::fs::read_to_string(dir.join("starter.log")).unwrap_or_default();
+    assert!(starter.wait().unwrap().success(), "{log}");
+    let pulled = dir.join("pulled");
+    let out = search(&[
+        "pull",
+        "--store",
+        &url,
+        "--run",
+        &name,
+        "--out",
+        pulled.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(trial_lines(&pulled).len(), 3);
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -31,7 +31,9 @@ pub fn run(args: CoordinateArgs) -> Result<(), Failure> {
         .map(serde_json::from_value)
         .transpose()
         .map_err(|e| Failure::bad_input(format!("the search `{}`'s configuration: {e}", args.run)))?
-        .ok_or_else(|| Failure::bad_input(format!("the search `{}` has no configuration", args.run)))?;
+        .ok_or_else(|| {
+            Failure::bad_input(format!("the search `{}` has no configuration", args.run))
+        })?;
     eprintln!(
         "coordinating `{}` ({:?}, budget {}), {} proposals pending",
         args.run, config.strategy, config.budget, args.queue

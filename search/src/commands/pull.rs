@@ -23,10 +23,9 @@ pub struct PullArgs {
 
 pub fn run(args: PullArgs) -> Result<(), Failure> {
     let source = PgStore::open(&args.store, &args.run, true).map_err(Failure::bad_input)?;
-    let config = source
-        .config()
-        .map_err(Failure::runtime)?
-        .ok_or_else(|| Failure::bad_input(format!("the search `{}` has no configuration", args.run)))?;
+    let config = source.config().map_err(Failure::runtime)?.ok_or_else(|| {
+        Failure::bad_input(format!("the search `{}` has no configuration", args.run))
+    })?;
     if args.out.exists() && std::fs::read_dir(&args.out).map_or(true, |mut d| d.next().is_some()) {
         return Err(Failure::bad_input(format!(
             "{} exists and is not empty: pull into a new directory",
