@@ -69,6 +69,7 @@ pub fn run_worker(
     observe: &dyn Fn(WorkerEvent),
 ) -> Result<usize, StoreError> {
     let timing = &config.sharing;
+    store.register_worker(worker, &format!("{:?}", device.location()))?;
     let evaluator = Evaluator {
         config: &config.evaluator,
         splits,

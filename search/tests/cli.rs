@@ -702,7 +702,8 @@ fn a_shared_search_survives_a_killed_worker() {
             .spawn()
             .unwrap()
     };
-    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    // On a fresh server the schema appears with the first process; make it now.
+    let mut db = search::store::postgres::connect(&url).unwrap();
     let run_exists = |db: &mut postgres::Client| {
         db.query_opt("SELECT 1 FROM effnas_runs WHERE name = $1", &[&name])
             .unwrap()
@@ -718,6 +719,12 @@ fn a_shared_search_survives_a_killed_worker() {
     }
     let mut doomed = worker("doomed");
     let mut survivor = worker("survivor");
+    // A coordinator too: it keeps proposals queued, the workers add their own.
+    let mut coordinator = Command::new(env!("CARGO_BIN_EXE_search"))
+        .args(["coordinate", "--store", &url, "--run", &name])
+        .stderr(std::fs::File::create(dir.join("coordinator.log")).unwrap())
+        .spawn()
+        .unwrap();
     // Kill the doomed worker while it holds a trial.
     let held = loop {
         let row = db
@@ -742,6 +749,11 @@ fn a_shared_search_survives_a_killed_worker() {
     assert!(survivor.wait().unwrap().success(), "{}", log("survivor"));
     let mut starter = starter;
     assert!(starter.wait().unwrap().success(), "{}", log("starter"));
+    assert!(
+        coordinator.wait().unwrap().success(),
+        "{}",
+        log("coordinator")
+    );
 
     let rows = db
         .query(
@@ -829,7 +841,7 @@ fn shared_search_bad_input_exits_with_code_2() {
         &search(&["--store", &url, "--run", &missing, "--resume"]),
         "no search named",
     );
-    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut db = search::store::postgres::connect(&url).unwrap(); // after the commands
     let runs = db
         .query("SELECT 1 FROM effnas_runs WHERE name = $1", &[&missing])
         .unwrap();

@@ -180,6 +180,7 @@ fn concurrent_workers_claim_each_trial_exactly_once() {
             scope.spawn(move || {
                 let mut store = PgStore::open(url, name, true).unwrap();
                 let worker = format!("worker-{w}");
+                store.register_worker(&worker, "cpu").unwrap();
                 while let Some(claim) = store.claim(&worker).unwrap() {
                     let id = claim.proposal.id;
                     assert_eq!(claim.proposal.choices, Choices(vec![id]));
@@ -197,6 +198,16 @@ fn concurrent_workers_claim_each_trial_exactly_once() {
     assert_eq!(claimed, (0..24).collect::<Vec<_>>());
     assert_eq!(store.counts().unwrap(), (0, 0, 24));
     assert_eq!(store.trials().unwrap().len(), 24);
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let workers = db
+        .query(
+            "SELECT w.name FROM effnas_workers w JOIN effnas_runs r ON r.id = w.run_id
+             WHERE r.name = $1 AND w.heartbeat_at >= w.started_at ORDER BY w.name",
+            &[&name],
+        )
+        .unwrap();
+    let workers: Vec<String> = workers.iter().map(|r| r.get(0)).collect();
+    assert_eq!(workers, ["worker-0", "worker-1", "worker-2", "worker-3"]);
 }
 
 #[test]

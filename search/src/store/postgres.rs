@@ -280,18 +280,40 @@ impl PgStore {
         .transpose()
     }
 
+    /// Records that `worker` (on `device`) works on this search, or still does:
+    /// `effnas_workers` lists every worker with its last sign of life.
+    pub fn register_worker(&mut self, worker: &str, device: &str) -> Result<(), StoreError> {
+        let run = self.run_id()?;
+        self.client()
+            .execute(
+                "INSERT INTO effnas_workers (run_id, name, device) VALUES ($1, $2, $3)
+                 ON CONFLICT (run_id, name) DO UPDATE
+                 SET device = EXCLUDED.device, heartbeat_at = now()",
+                &[&run, &worker, &device],
+            )
+            .map_err(store_err)?;
+        Ok(())
+    }
+
     /// Tells the database `worker` is still evaluating trial `id`; false if the trial
     /// is no longer its own (it was given back after a missed heartbeat).
     pub fn heartbeat(&mut self, worker: &str, id: usize) -> Result<bool, StoreError> {
         let run = self.run_id()?;
-        let n = self
-            .client()
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(store_err)?;
+        let n = tx
             .execute(
                 "UPDATE effnas_trials SET heartbeat_at = now()
                  WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'",
                 &[&run, &(id as i32), &worker],
             )
             .map_err(store_err)?;
+        tx.execute(
+            "UPDATE effnas_workers SET heartbeat_at = now() WHERE run_id = $1 AND name = $2",
+            &[&run, &worker],
+        )
+        .map_err(store_err)?;
+        tx.commit().map_err(store_err)?;
         Ok(n == 1)
     }
 
