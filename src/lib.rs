@@ -1,7 +1,10 @@
 //! effnas: training-aware neural architecture search for EfficientNetV2-style
-//! networks. This crate only gathers the workspace's members under one name.
+//! networks. This crate only gathers the workspace's libraries under one name; the
+//! `search` package holds the command line.
 
 pub use models;
+pub use nas;
 pub use reports;
-pub use search;
+pub use runs;
 pub use space;
+pub use train;

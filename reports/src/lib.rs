@@ -7,6 +7,7 @@
 //! and Parquet, [`pareto`] sorts trials into non-dominated fronts, [`plots`] draws
 //! them, [`stages`] compares two networks stage by stage, and [`report`] writes it all, as HTML and Markdown, beside the run.
 
+pub mod cells;
 pub mod document;
 pub mod error;
 pub mod format;
@@ -17,10 +18,12 @@ pub mod plots;
 pub mod report;
 mod reproduction_report;
 pub mod run;
+mod search_report;
 pub mod stages;
 pub mod table;
+mod train_report;
 
 pub use error::ReportError;
 pub use pareto::{Goal, front, non_dominated_ranks};
 pub use report::{Report, write_report};
-pub use run::{EpochRecord, ReproductionRun, Run, SearchRun, TrainRun, TrialRecord};
+pub use run::{ReproductionRun, Run, SearchRun, TrainRun};

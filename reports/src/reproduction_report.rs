@@ -8,12 +8,13 @@ use serde_json::Value;
 use space::ArchSpec;
 
 use crate::ReportError;
+use crate::cells::{TRIAL_HEADER, ms, pct, saved, text, trial_row};
 use crate::document::Document;
 use crate::format::{bytes, si, thousands};
 use crate::plots::{self, StageLayout, TradeOff};
-use crate::report::{TRIAL_HEADER, ms, pct, saved, text, trial_row};
-use crate::run::{ReproductionRun, SearchRun, ThroughputRecord, TrialRecord};
+use crate::run::{ReproductionRun, SearchRun};
 use crate::stages::{compare_stages, comparison_header};
+use runs::{PointStatus, ThroughputRecord, Trial};
 
 /// Paper Table 3 (EfficientNet-B4 on ImageNet): params (M), FLOPs (B), top-1,
 /// TPUv3 and V100 images/s.
@@ -76,7 +77,7 @@ fn fused_section(run: &ReproductionRun, doc: &mut Document) {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(|b| b.get("name")?.as_str()).collect())
         .unwrap_or_default();
-    let mut fused: Vec<&TrialRecord> = run.fused.iter().collect();
+    let mut fused: Vec<&Trial> = run.fused.iter().collect();
     fused.sort_by_key(|t| {
         let backbone = backbone_of(&t.spec.name);
         (
@@ -91,7 +92,7 @@ fn fused_section(run: &ReproductionRun, doc: &mut Document) {
                 backbone_of(&b.spec.name) == backbone_of(&t.spec.name)
                     && fused_label(&b.spec) == "none"
             });
-            let ratio = match (t.step_median(), base.and_then(TrialRecord::step_median)) {
+            let ratio = match (t.step_median(), base.and_then(Trial::step_median)) {
                 (Some(s), Some(b)) => format!("{:.2}×", s / b),
                 _ => "-".into(),
             };
@@ -111,7 +112,11 @@ fn fused_section(run: &ReproductionRun, doc: &mut Document) {
                 if t.is_done() {
                     String::new()
                 } else {
-                    format!("{}: {}", t.status, t.error.clone().unwrap_or_default())
+                    format!(
+                        "{}: {}",
+                        t.status.name(),
+                        t.error.clone().unwrap_or_default()
+                    )
                 },
             ]
         })
@@ -160,15 +165,15 @@ fn throughput_cell(point: Option<&ThroughputRecord>) -> String {
     let Some(p) = point else {
         return "-".into();
     };
-    match p.status.as_str() {
-        "done" => format!(
+    match p.status {
+        PointStatus::Done => format!(
             "{:.1} images/s ({} ms; {})",
             p.images_per_s.unwrap_or(0.0),
             ms(p.step_ms.as_ref().map(|s| s.median)),
             bytes(p.memory_bytes)
         ),
-        "over_cap" => format!("over the cap ({})", bytes(p.memory_bytes)),
-        status => format!("{status}: {}", p.error.clone().unwrap_or_default()),
+        PointStatus::OverCap => format!("over the cap ({})", bytes(p.memory_bytes)),
+        PointStatus::Failed => format!("failed: {}", p.error.clone().unwrap_or_default()),
     }
 }
 
@@ -244,7 +249,7 @@ fn search_section(
             text(search.setting("/evaluator/timing/batch")),
             text(search.setting("/evaluator/timing/size"))
         ),
-        x_of: TrialRecord::step_median,
+        x_of: Trial::step_median,
         trials: &search.trials,
         references: &search.references,
         best: best.map(|t| t.id),

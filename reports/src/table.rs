@@ -8,7 +8,7 @@ use polars_io::prelude::{CsvWriter, ParquetWriter, SerWriter};
 
 use crate::ReportError;
 use crate::pareto::{Goal, non_dominated_ranks};
-use crate::run::{EpochRecord, TrialRecord};
+use runs::{EpochRecord, Trial};
 
 /// Accuracy (higher) against step time (lower).
 pub const ACC_TIME: [Goal; 2] = [Goal::Max, Goal::Min];
@@ -16,7 +16,7 @@ pub const ACC_TIME: [Goal; 2] = [Goal::Max, Goal::Min];
 pub const ACC_TIME_PARAMS: [Goal; 3] = [Goal::Max, Goal::Min, Goal::Min];
 
 /// Objectives of a trial: accuracy, median step ms, parameters; NaN where missing.
-pub fn objectives(t: &TrialRecord) -> [f64; 3] {
+pub fn objectives(t: &Trial) -> [f64; 3] {
     if !t.is_done() {
         return [f64::NAN; 3];
     }
@@ -29,7 +29,7 @@ pub fn objectives(t: &TrialRecord) -> [f64; 3] {
 
 /// Pareto ranks of the searched trials over the first `goals.len()` objectives;
 /// reference networks are compared against, not ranked (`None`).
-pub fn pareto_ranks(trials: &[TrialRecord], goals: &[Goal]) -> Vec<Option<usize>> {
+pub fn pareto_ranks(trials: &[Trial], goals: &[Goal]) -> Vec<Option<usize>> {
     let points: Vec<Vec<f64>> = trials
         .iter()
         .map(|t| match t.reference {
@@ -40,6 +40,20 @@ pub fn pareto_ranks(trials: &[TrialRecord], goals: &[Goal]) -> Vec<Option<usize>
     non_dominated_ranks(&points, goals)
 }
 
+/// The searched trials on the front of `goals` (rank 0), by ascending step time.
+pub fn front_trials<'a>(trials: &'a [Trial], goals: &[Goal]) -> Vec<&'a Trial> {
+    let ranks = pareto_ranks(trials, goals);
+    let mut on: Vec<&Trial> = trials
+        .iter()
+        .zip(&ranks)
+        .filter(|(_, r)| **r == Some(0))
+        .map(|(t, _)| t)
+        .collect();
+    let step = |t: &Trial| t.step_median().unwrap_or(f64::MAX);
+    on.sort_by(|a, b| step(a).total_cmp(&step(b)));
+    on
+}
+
 fn rank_column(name: &str, ranks: &[Option<usize>]) -> Column {
     let v: Vec<Option<u32>> = ranks.iter().map(|r| r.map(|r| r as u32)).collect();
     Column::new(name.into(), v)
@@ -47,18 +61,17 @@ fn rank_column(name: &str, ranks: &[Option<usize>]) -> Column {
 
 /// One row per trial (reference networks after the searched ones), with the
 /// searched trials' 2- and 3-objective Pareto ranks (0 = on the front).
-pub fn trials_frame(trials: &[TrialRecord]) -> PolarsResult<DataFrame> {
-    let f = |get: fn(&TrialRecord) -> Option<f64>| -> Vec<Option<f64>> {
-        trials.iter().map(get).collect()
-    };
-    let u = |get: fn(&TrialRecord) -> u64| -> Vec<u64> { trials.iter().map(get).collect() };
-    let s = |get: fn(&TrialRecord) -> Option<String>| -> Vec<Option<String>> {
+pub fn trials_frame(trials: &[Trial]) -> PolarsResult<DataFrame> {
+    let f =
+        |get: fn(&Trial) -> Option<f64>| -> Vec<Option<f64>> { trials.iter().map(get).collect() };
+    let u = |get: fn(&Trial) -> u64| -> Vec<u64> { trials.iter().map(get).collect() };
+    let s = |get: fn(&Trial) -> Option<String>| -> Vec<Option<String>> {
         trials.iter().map(get).collect()
     };
     let columns = vec![
         Column::new("id".into(), u(|t| t.id as u64)),
         Column::new("reference".into(), s(|t| t.reference.clone())),
-        Column::new("status".into(), s(|t| Some(t.status.clone()))),
+        Column::new("status".into(), s(|t| Some(t.status.name().to_string()))),
         Column::new("name".into(), s(|t| Some(t.spec.name.clone()))),
         Column::new("accuracy".into(), f(|t| t.accuracy)),
         Column::new("step_ms_median".into(), f(|t| t.step_median())),
@@ -100,11 +113,11 @@ pub fn epochs_frame(epochs: &[EpochRecord]) -> PolarsResult<DataFrame> {
     let u = |get: fn(&EpochRecord) -> u64| -> Vec<u64> { epochs.iter().map(get).collect() };
     let columns = vec![
         Column::new("epoch".into(), u(|e| e.epoch as u64)),
-        Column::new("stage".into(), u(|e| e.stage as u64)),
-        Column::new("size".into(), u(|e| e.size as u64)),
-        Column::new("dropout".into(), f(|e| e.dropout)),
-        Column::new("randaug".into(), f(|e| e.randaug)),
-        Column::new("mixup".into(), f(|e| e.mixup)),
+        Column::new("stage".into(), u(|e| e.stage.stage as u64)),
+        Column::new("size".into(), u(|e| e.stage.size as u64)),
+        Column::new("dropout".into(), f(|e| e.stage.dropout)),
+        Column::new("randaug".into(), f(|e| e.stage.randaug)),
+        Column::new("mixup".into(), f(|e| e.stage.mixup)),
         Column::new("lr".into(), f(|e| e.lr)),
         Column::new("train_loss".into(), f(|e| e.train_loss)),
         Column::new("train_acc".into(), f(|e| e.train_acc)),

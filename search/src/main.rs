@@ -5,6 +5,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod failure;
+mod flags;
+mod inputs;
+mod table;
 
 use commands::{
     arch, bench_op, bench_step, check_ops, coordinate, export, pull, report_cmd, reproduce, scale,
@@ -38,7 +42,8 @@ enum Command {
     /// Time one operation forward and backward (the flags of `timm_step.py --op`).
     BenchOp(bench_op::BenchOpArgs),
     /// Check our operations on a device (a GPU) against the CPU: convolutions forward
-    /// and backward, and a network's training pass.
+    /// and backward, and a network's training pass. On `--device cpu` it holds the
+    /// GPU's formulation of dense convolution (unfold + matmul) to our CPU op.
     CheckOps(check_ops::CheckOpsArgs),
     /// Keep a search shared through PostgreSQL supplied with proposals (needed by
     /// `--strategy reinforce`; optional for the others, whose workers propose).

@@ -266,10 +266,10 @@ pub fn share_layers(repeats: &[usize], extra: usize, later_bias: f64) -> Vec<usi
 }
 
 /// One member of a scaled family.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FamilyMember {
     /// `S`, `M` or `L`.
-    pub label: &'static str,
+    pub label: String,
     /// `None` for the base itself.
     pub config: Option<ScaleConfig>,
     pub spec: ArchSpec,
@@ -308,7 +308,7 @@ pub fn family_configs() -> [(&'static str, ScaleConfig); 2] {
 pub fn family(base: &ArchSpec) -> Result<Vec<FamilyMember>, ScaleError> {
     base.validate().map_err(ScaleError::Base)?;
     let mut members = vec![FamilyMember {
-        label: "S",
+        label: "S".into(),
         config: None,
         spec: base.clone(),
     }];
@@ -316,7 +316,7 @@ pub fn family(base: &ArchSpec) -> Result<Vec<FamilyMember>, ScaleError> {
         config.name = Some(format!("{}-scaled-{}", base.name, label.to_lowercase()));
         let spec = scale(base, &config)?;
         members.push(FamilyMember {
-            label,
+            label: label.into(),
             config: Some(config),
             spec,
         });

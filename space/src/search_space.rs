@@ -67,7 +67,7 @@ impl StageChoices {
 }
 
 /// A point in a [`SearchSpace`]: one option index per dimension, stage by stage.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Choices(pub Vec<usize>);
 

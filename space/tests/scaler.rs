@@ -133,7 +133,7 @@ fn bad_settings_are_named() {
 fn family_comes_close_to_the_official_m_and_l() {
     let members = family(&preset("efficientnetv2-s").unwrap()).unwrap();
     assert_eq!(
-        members.iter().map(|m| m.label).collect::<Vec<_>>(),
+        members.iter().map(|m| m.label.as_str()).collect::<Vec<_>>(),
         ["S", "M", "L"]
     );
     assert_eq!(members[0].spec, preset("efficientnetv2-s").unwrap());

@@ -64,13 +64,18 @@ impl std::fmt::Display for OpSet {
     }
 }
 
+/// A name that is neither `fast` nor `stock`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown op set `{0}`: use `fast` or `stock`")]
+pub struct UnknownOpSet(pub String);
+
 impl std::str::FromStr for OpSet {
-    type Err = String;
-    fn from_str(s: &str) -> Result<OpSet, String> {
+    type Err = UnknownOpSet;
+    fn from_str(s: &str) -> Result<OpSet, UnknownOpSet> {
         match s {
             "fast" => Ok(OpSet::Fast),
             "stock" => Ok(OpSet::Stock),
-            other => Err(format!("unknown op set `{other}`: use `fast` or `stock`")),
+            other => Err(UnknownOpSet(other.to_string())),
         }
     }
 }

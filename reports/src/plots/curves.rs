@@ -8,7 +8,7 @@ use super::{
     DrawResult, FONT, FRONT, Figure, MUTED, SHADE, TRIAL, draw_empty, draw_legend, padded_range,
     tick, whole,
 };
-use crate::run::EpochRecord;
+use runs::EpochRecord;
 
 pub struct TrainingCurves<'a> {
     pub title: String,
@@ -20,8 +20,8 @@ pub fn stage_spans(epochs: &[EpochRecord]) -> Vec<(usize, usize, usize, usize)> 
     let mut spans: Vec<(usize, usize, usize, usize)> = Vec::new();
     for e in epochs {
         match spans.last_mut() {
-            Some(last) if last.0 == e.stage && last.3 == e.size => last.2 = e.epoch,
-            _ => spans.push((e.stage, e.epoch, e.epoch, e.size)),
+            Some(last) if last.0 == e.stage.stage && last.3 == e.stage.size => last.2 = e.epoch,
+            _ => spans.push((e.stage.stage, e.epoch, e.epoch, e.stage.size)),
         }
     }
     spans

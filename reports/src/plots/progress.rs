@@ -8,17 +8,17 @@ use super::{
     DrawResult, FONT, FRONT, Figure, MUTED, TRIAL, draw_empty, draw_legend, padded_range, tick,
     whole,
 };
-use crate::run::TrialRecord;
+use runs::Trial;
 
 pub struct SearchProgress<'a> {
-    pub trials: &'a [TrialRecord],
+    pub trials: &'a [Trial],
 }
 
 const TITLE: &str = "Search progress";
 
 /// `(trial id, best reward among trials up to it)` for every rewarded trial.
-pub fn best_so_far(trials: &[TrialRecord]) -> Vec<(f64, f64)> {
-    let mut sorted: Vec<&TrialRecord> = trials.iter().collect();
+pub fn best_so_far(trials: &[Trial]) -> Vec<(f64, f64)> {
+    let mut sorted: Vec<&Trial> = trials.iter().collect();
     sorted.sort_by_key(|t| t.id);
     let mut best = f64::NEG_INFINITY;
     let mut out = Vec::new();

@@ -9,16 +9,16 @@ use super::{
     DrawResult, FONT, FRONT, Figure, REFERENCE, TRIAL, draw_empty, draw_legend, padded_range, tick,
 };
 use crate::pareto::{Goal, front};
-use crate::run::TrialRecord;
+use runs::Trial;
 
 pub struct TradeOff<'a> {
     pub name: String,
     pub title: String,
     pub x_desc: String,
     /// The cost on the x axis, in the unit of `x_desc`.
-    pub x_of: fn(&TrialRecord) -> Option<f64>,
-    pub trials: &'a [TrialRecord],
-    pub references: &'a [TrialRecord],
+    pub x_of: fn(&Trial) -> Option<f64>,
+    pub trials: &'a [Trial],
+    pub references: &'a [Trial],
     /// Trial id of the best reward, annotated.
     pub best: Option<usize>,
 }
@@ -26,21 +26,21 @@ pub struct TradeOff<'a> {
 type Point = (f64, f64);
 
 impl TradeOff<'_> {
-    fn point(&self, t: &TrialRecord) -> Option<Point> {
+    fn point(&self, t: &Trial) -> Option<Point> {
         let x = (self.x_of)(t)?;
         let y = t.accuracy? * 100.0;
         (t.is_done() && x.is_finite() && y.is_finite()).then_some((x, y))
     }
 
     /// Front points by increasing cost (so increasing accuracy), with their trials.
-    fn front(&self) -> Vec<(Point, &TrialRecord)> {
-        let done: Vec<(Point, &TrialRecord)> = self
+    fn front(&self) -> Vec<(Point, &Trial)> {
+        let done: Vec<(Point, &Trial)> = self
             .trials
             .iter()
             .filter_map(|t| self.point(t).map(|p| (p, t)))
             .collect();
         let points: Vec<Vec<f64>> = done.iter().map(|((x, y), _)| vec![*y, *x]).collect();
-        let mut on_front: Vec<(Point, &TrialRecord)> = front(&points, &[Goal::Max, Goal::Min])
+        let mut on_front: Vec<(Point, &Trial)> = front(&points, &[Goal::Max, Goal::Min])
             .into_iter()
             .map(|i| done[i])
             .collect();
@@ -71,7 +71,7 @@ impl Figure for TradeOff<'_> {
         DB::ErrorType: 'static,
     {
         let trials: Vec<Point> = self.trials.iter().filter_map(|t| self.point(t)).collect();
-        let refs: Vec<(Point, &TrialRecord)> = self
+        let refs: Vec<(Point, &Trial)> = self
             .references
             .iter()
             .filter_map(|t| self.point(t).map(|p| (p, t)))

@@ -3,12 +3,13 @@
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use search::Failure;
-use search::inputs::load_arch;
-use search::table::{Table, bytes, si, thousands};
+use crate::failure::Failure;
+use crate::inputs::load_arch;
+use crate::table::{Table, bytes, si, thousands};
 use space::{ArchSpec, PRESET_NAMES, analyze, estimate_training_memory, preset};
 
-use super::{CostArgs, print_json};
+use super::print_json;
+use crate::flags::CostArgs;
 
 #[derive(Subcommand)]
 pub enum ArchCommand {

@@ -3,9 +3,9 @@
 
 use clap::Args;
 
-use models::ops::OpSet;
-use search::Failure;
-use search::op_time::{OpKind, OpSpec, time_op};
+use crate::failure::Failure;
+use crate::flags::{DeviceArg, OpsArg};
+use train::op_time::{OpKind, OpSpec, time_op};
 
 use super::print_json;
 
@@ -32,12 +32,10 @@ pub struct BenchOpArgs {
     steps: u64,
     #[arg(long, default_value_t = 2)]
     warmup: usize,
-    /// `fast` (our kernels) or `stock` (candle's).
-    #[arg(long, default_value = "fast")]
-    ops: OpSet,
-    /// `cpu`, `cuda` or `cuda:N`.
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    ops: OpsArg,
+    #[command(flatten)]
+    device: DeviceArg,
     /// Time the forward pass alone.
     #[arg(long)]
     forward_only: bool,
@@ -73,10 +71,10 @@ pub fn run(args: BenchOpArgs) -> Result<(), Failure> {
         kernel: args.kernel,
         stride: args.stride,
     };
-    let device = models::parse_device(&args.device).map_err(Failure::bad_input)?;
+    let device = args.device.open()?;
     let times = time_op(
         &spec,
-        args.ops,
+        args.ops.ops,
         args.forward_only,
         args.steps as usize,
         args.warmup,
@@ -95,7 +93,7 @@ pub fn run(args: BenchOpArgs) -> Result<(), Failure> {
             spec.size,
             spec.kernel,
             spec.stride,
-            args.ops,
+            args.ops.ops,
             times.step_ms_median,
             times.step_ms_min,
             times.step_ms_max

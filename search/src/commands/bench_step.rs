@@ -2,12 +2,12 @@
 
 use clap::Args;
 
-use models::ops::OpSet;
-use search::Failure;
-use search::inputs::load_arch;
-use search::step_time::StepTimer;
-use search::table::bytes;
+use crate::failure::Failure;
+use crate::flags::{DeviceArg, OpsArg, SeedArg};
+use crate::inputs::load_arch;
+use crate::table::bytes;
 use space::estimate_training_memory;
+use train::StepTimer;
 
 use super::print_json;
 
@@ -27,15 +27,12 @@ pub struct BenchStepArgs {
     /// Untimed steps before timing.
     #[arg(long, default_value_t = 1)]
     warmup: usize,
-    /// `cpu`, `cuda` or `cuda:N`.
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// `fast` (our kernels) or `stock` (candle-nn's layers, for comparison).
-    #[arg(long, default_value = "fast")]
-    ops: OpSet,
-    /// Seed of the weights.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    device: DeviceArg,
+    #[command(flatten)]
+    ops: OpsArg,
+    #[command(flatten)]
+    seed: SeedArg,
     /// Print JSON (keys `step_ms_median`, `step_ms_min`, `step_ms_max`, `params`, …).
     #[arg(long)]
     json: bool,
@@ -48,18 +45,24 @@ pub fn run(args: BenchStepArgs) -> Result<(), Failure> {
     }
     spec.check_image_size("--size", args.size)
         .map_err(Failure::bad_input)?;
-    let device = models::parse_device(&args.device).map_err(Failure::bad_input)?;
+    let device = args.device.open()?;
     let timer = StepTimer {
         batch: args.batch,
         size: args.size,
         steps: args.steps as usize,
         warmup: args.warmup,
-        seed: args.seed,
-        ops: args.ops,
+        seed: args.seed.seed,
+        ops: args.ops.ops,
     };
     eprintln!(
         "timing {} training steps of {} (batch {}, {} px, {}, {:?} ops) after {} warm-up",
-        timer.steps, spec.name, timer.batch, timer.size, args.device, args.ops, timer.warmup
+        timer.steps,
+        spec.name,
+        timer.batch,
+        timer.size,
+        args.device.device,
+        args.ops.ops,
+        timer.warmup
     );
     let times = timer
         .run(&spec, &device, |e| {
@@ -78,8 +81,8 @@ pub fn run(args: BenchStepArgs) -> Result<(), Failure> {
 
     if args.json {
         let mut value = serde_json::to_value(&times).expect("step times serialise");
-        value["device"] = args.device.clone().into();
-        value["ops"] = format!("{:?}", args.ops).to_lowercase().into();
+        value["device"] = args.device.device.clone().into();
+        value["ops"] = args.ops.ops.to_string().into();
         value["estimated_memory_bytes"] = estimate.total.into();
         print_json(&value);
         return Ok(());

@@ -3,18 +3,17 @@
 
 use clap::Args;
 
+use crate::failure::Failure;
+use crate::flags::DeviceArg;
+use crate::inputs::load_arch;
 use models::check::{Check, check_convolutions, check_network};
-use search::Failure;
-use search::inputs::load_arch;
 
 use super::print_json;
 
 #[derive(Args)]
 pub struct CheckOpsArgs {
-    /// The device to check: `cuda`, `cuda:N`, or `cpu` (which checks the GPU's
-    /// formulation of dense convolution, unfold + matmul, on the CPU).
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    device: DeviceArg,
     /// The network whose training pass is checked: a preset or a spec file.
     #[arg(long, default_value = "efficientnetv2-b0")]
     arch: String,
@@ -50,8 +49,11 @@ pub fn run(args: CheckOpsArgs) -> Result<(), Failure> {
     if args.tolerance.is_nan() || args.tolerance <= 0.0 {
         return Err(Failure::bad_input("--tolerance must be positive"));
     }
-    let device = models::parse_device(&args.device).map_err(Failure::bad_input)?;
-    eprintln!("checking convolutions on {} against the CPU…", args.device);
+    let device = args.device.open()?;
+    eprintln!(
+        "checking convolutions on {} against the CPU…",
+        args.device.device
+    );
     let mut checks = check_convolutions(&device, 0).map_err(Failure::runtime)?;
     eprintln!(
         "checking a training pass of {} (batch {}, {} px)…",
@@ -75,7 +77,7 @@ pub fn run(args: CheckOpsArgs) -> Result<(), Failure> {
             })
             .collect();
         print_json(&serde_json::json!({
-            "device": args.device,
+            "device": args.device.device,
             "tolerance": args.tolerance,
             "passed": failed.is_empty(),
             "checks": rows,
@@ -114,7 +116,7 @@ pub fn run(args: CheckOpsArgs) -> Result<(), Failure> {
             checks.len() - failed.len(),
             checks.len(),
             args.tolerance,
-            args.device
+            args.device.device
         );
     }
     if failed.is_empty() {
@@ -124,7 +126,7 @@ pub fn run(args: CheckOpsArgs) -> Result<(), Failure> {
             "{} of {} checks on {} exceed {:.0e}: {}",
             failed.len(),
             checks.len(),
-            args.device,
+            args.device.device,
             args.tolerance,
             failed
                 .iter()

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use search::Failure;
-use search::store::{RunDirStore, TrialStore};
+use runs::SearchDir;
+
+use crate::failure::Failure;
 
 #[derive(Args)]
 pub struct ExportArgs {
@@ -19,20 +20,16 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: ExportArgs) -> Result<(), Failure> {
-    if !args.run.join("trials.jsonl").exists() {
+    let dir = SearchDir::new(&args.run);
+    if !dir.trials_path().exists() {
         return Err(Failure::bad_input(format!(
             "{}: no trials.jsonl here; not a search run",
             args.run.display()
         )));
     }
-    let store = RunDirStore::open(&args.run).map_err(Failure::runtime)?;
-    let trials = store.trials().map_err(Failure::runtime)?;
+    let trials = dir.trials().map_err(Failure::bad_input)?;
     let trial = if args.trial == "best" {
-        trials
-            .iter()
-            .filter(|t| t.reward.is_some())
-            .max_by(|a, b| a.reward.unwrap_or(0.0).total_cmp(&b.reward.unwrap_or(0.0)))
-            .ok_or_else(|| Failure::bad_input("no finished trial yet"))?
+        runs::trial::best(&trials).ok_or_else(|| Failure::bad_input("no finished trial yet"))?
     } else {
         let id: usize = args.trial.parse().map_err(|_| {
             Failure::bad_input(format!(

@@ -15,19 +15,6 @@ pub mod space_cmd;
 pub mod train;
 pub mod worker;
 
-use clap::Args;
-
-/// Where a command's costs are computed: image size and training batch.
-#[derive(Args)]
-pub struct CostArgs {
-    /// Image size in pixels for MACs and memory [default: the spec's or space's own].
-    #[arg(long, value_name = "PX")]
-    pub size: Option<usize>,
-    /// Batch size for the training-memory estimate.
-    #[arg(long, default_value_t = 16)]
-    pub batch: usize,
-}
-
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) {
     println!(

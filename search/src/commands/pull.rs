@@ -5,27 +5,27 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use search::Failure;
-use search::store::{PgStore, RunDirStore, TrialStore};
+use nas::store::{PgStore, RunDirStore, TrialStore};
+
+use crate::failure::Failure;
+use crate::flags::SharedRunArgs;
 
 #[derive(Args)]
 pub struct PullArgs {
-    /// The database: `postgres://user:password@host:port/database`.
-    #[arg(long, value_name = "URL")]
-    store: String,
-    /// The search, as named when it was started.
-    #[arg(long, value_name = "NAME")]
-    run: String,
+    #[command(flatten)]
+    shared: SharedRunArgs,
     /// A new run directory to write.
     #[arg(long)]
     out: PathBuf,
 }
 
 pub fn run(args: PullArgs) -> Result<(), Failure> {
-    let source = PgStore::open(&args.store, &args.run, true).map_err(Failure::bad_input)?;
-    let config = source.config().map_err(Failure::runtime)?.ok_or_else(|| {
-        Failure::bad_input(format!("the search `{}` has no configuration", args.run))
-    })?;
+    let SharedRunArgs { store: url, run } = &args.shared;
+    let source = PgStore::open(url, run, true).map_err(Failure::bad_input)?;
+    let config = source
+        .config()
+        .map_err(Failure::runtime)?
+        .ok_or_else(|| Failure::bad_input(format!("the search `{run}` has no configuration")))?;
     if args.out.exists() && std::fs::read_dir(&args.out).map_or(true, |mut d| d.next().is_some()) {
         return Err(Failure::bad_input(format!(
             "{} exists and is not empty: pull into a new directory",
@@ -43,10 +43,9 @@ pub fn run(args: PullArgs) -> Result<(), Failure> {
         target.append(t).map_err(Failure::runtime)?;
     }
     eprintln!(
-        "{} finished trials and {} references of `{}` written to {}; `search report {}` draws them",
+        "{} finished trials and {} references of `{run}` written to {}; `search report {}` draws them",
         trials.len(),
         references.len(),
-        args.run,
         args.out.display(),
         args.out.display()
     );

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::failure::Failure;
 use clap::Args;
-use search::Failure;
 
 #[derive(Args)]
 pub struct ReportArgs {

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use search::Failure;
-use search::inputs::load_arch;
-use search::table::{Table, si, thousands};
+use crate::failure::Failure;
+use crate::inputs::load_arch;
+use crate::table::{Table, si, thousands};
 use space::scaler::{DEFAULT_LATER_BIAS, DEFAULT_MAX_SIZE, TailStage};
-use space::{ArchSpec, ScaleConfig, analyze, family, scale};
+use space::{ArchSpec, FamilyMember, ScaleConfig, analyze, family, scale};
 
 use super::print_json;
 
@@ -58,25 +58,10 @@ pub struct ScaleArgs {
     json: bool,
 }
 
-/// One network of the output, with what it costs at its evaluation size.
-struct Member {
-    label: String,
-    config: Option<ScaleConfig>,
-    spec: ArchSpec,
-}
-
 pub fn run(args: ScaleArgs) -> Result<(), Failure> {
     let base = load_arch(&args.base)?;
-    let members: Vec<Member> = if args.family {
-        family(&base)
-            .map_err(Failure::bad_input)?
-            .into_iter()
-            .map(|m| Member {
-                label: m.label.to_string(),
-                config: m.config,
-                spec: m.spec,
-            })
-            .collect()
+    let members: Vec<FamilyMember> = if args.family {
+        family(&base).map_err(Failure::bad_input)?
     } else {
         let config = ScaleConfig {
             later_bias: args.later_bias,
@@ -94,12 +79,12 @@ pub fn run(args: ScaleArgs) -> Result<(), Failure> {
         };
         let scaled = scale(&base, &config).map_err(Failure::bad_input)?;
         vec![
-            Member {
+            FamilyMember {
                 label: "base".into(),
                 config: None,
                 spec: base,
             },
-            Member {
+            FamilyMember {
                 label: "scaled".into(),
                 config: Some(config),
                 spec: scaled,
@@ -127,7 +112,7 @@ pub fn run(args: ScaleArgs) -> Result<(), Failure> {
 }
 
 /// Stage by stage, `layers × channels` for every member, then the totals.
-fn render(members: &[Member]) -> String {
+fn render(members: &[FamilyMember]) -> String {
     let mut header = vec!["stage".to_string(), "operator".to_string()];
     header.extend(
         members
@@ -186,7 +171,11 @@ fn render(members: &[Member]) -> String {
     text
 }
 
-fn write_specs(out: &std::path::Path, members: &[Member], family: bool) -> Result<(), Failure> {
+fn write_specs(
+    out: &std::path::Path,
+    members: &[FamilyMember],
+    family: bool,
+) -> Result<(), Failure> {
     let written: Vec<(PathBuf, &ArchSpec)> = if family {
         std::fs::create_dir_all(out).map_err(|e| {
             Failure::bad_input(format!("{}: cannot create directory: {e}", out.display()))

@@ -1,25 +1,25 @@
-//! The default action: a training-aware search.
+//! The default action: a training-aware search, kept in a run directory or, with
+//! `--store`, in PostgreSQL where `search worker`s on other machines join it.
 
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use models::ops::OpSet;
+use nas::references::evaluate_references;
+use nas::store::{PgStore, RunDirStore, TrialStore};
+use nas::worker::{WorkerEvent, run_worker};
+use nas::{EvaluatorConfig, Reward, SearchConfig, SearchEvent, Sharing, StrategyKind, Timing};
+use runs::{Trial, TrialStatus};
 use serde_json::json;
-
-use search::Failure;
-use search::data::load_data;
-use search::driver::{SearchConfig, SearchEvent, evaluate_references, pareto_front, run_search};
-use search::evaluator::{EvaluatorConfig, Reward, Timing, time_steps};
-use search::inputs::{load_arch, load_space};
-use search::store::{RunDirStore, TrialStore};
-use search::strategy::StrategyKind;
-use search::table::{Table, si, thousands};
-use search::train::{LrDecay, OptimizerKind, Progressive, TrainConfig};
-use search::trial::{Trial, TrialStatus};
+use space::ArchSpec;
+use train::{Splits, TrainConfig};
 
 use super::print_json;
+use crate::failure::Failure;
+use crate::flags::{DataArg, DeviceArg, OpsArg, SeedArg, default_out};
+use crate::inputs::{load_arch, load_space};
+use crate::table::{Table, si, thousands};
 
 #[derive(Args)]
 pub struct SearchArgs {
@@ -35,15 +35,12 @@ pub struct SearchArgs {
     space: String,
     #[arg(long, value_enum, default_value = "evolution")]
     strategy: StrategyKind,
-    /// Proxy-training data: `embedded` (default), `fashion-mnist`, or a directory.
-    #[arg(long)]
-    data: Option<String>,
-    /// Where candidates train and are timed: `cpu`, `cuda`, `cuda:N`, or several
-    /// separated by commas (`cuda:0,cuda:1`), one worker each.
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    data: DataArg,
+    #[command(flatten)]
+    device: DeviceArg,
+    #[command(flatten)]
+    seed: SeedArg,
     /// Run directory [default: runs/search-<time>].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -101,8 +98,8 @@ pub struct SearchArgs {
     /// they use no budget.
     #[arg(long, value_delimiter = ',', value_name = "ARCH,…")]
     references: Vec<String>,
-    #[arg(long, default_value = "fast")]
-    ops: OpSet,
+    #[command(flatten)]
+    ops: OpsArg,
     /// Print the final summary as JSON.
     #[arg(long)]
     json: bool,
@@ -128,36 +125,17 @@ pub fn parse_args(flags: &[String]) -> Result<SearchArgs, Failure> {
         .map_err(|e| bad(e.to_string().trim_end()))
 }
 
-fn bad(e: impl std::fmt::Display) -> Failure {
+fn bad(e: impl Display) -> Failure {
     Failure::bad_input(e)
 }
 
-/// `runs/<kind>-<date>-<time>` (UTC).
-pub fn default_out(kind: &str) -> PathBuf {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    PathBuf::from("runs").join(format!(
-        "{kind}-{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    ))
-}
-
-/// The settings of a new search; `devices` holds one handle per worker.
-fn new_config(args: &SearchArgs, devices: &[candle_core::Device]) -> Result<SearchConfig, Failure> {
+/// The settings of a new search run by `workers` workers, with the reference
+/// network timed on `device`.
+fn new_config(
+    args: &SearchArgs,
+    device: &candle_core::Device,
+    workers: usize,
+) -> Result<SearchConfig, Failure> {
     let space = load_space(&args.space)?;
     let reference_name = args
         .reference
@@ -196,33 +174,22 @@ fn new_config(args: &SearchArgs, devices: &[candle_core::Device]) -> Result<Sear
     reference
         .check_image_size("--step-size", args.step_size)
         .map_err(bad)?;
+    let proxy = TrainConfig::proxy(args.proxy_epochs, args.proxy_batch, args.proxy_size);
+    proxy.validate().map_err(bad)?;
     eprintln!(
         "timing the reference {reference_name} (batch {}, {} px)…",
         timing.batch, timing.size
     );
-    let reference_steps = time_steps(&reference, &timing, args.seed, &devices[0], args.ops)
+    let reference_steps = timing
+        .measure(&reference, args.seed.seed, device, args.ops.ops)
         .map_err(Failure::runtime)?;
-    let mut proxy = TrainConfig::paper(
-        args.proxy_epochs,
-        args.proxy_batch,
-        Progressive::fixed(args.proxy_size, 0.2, 0.0, 0.0),
-    );
-    proxy.optimizer = OptimizerKind::AdamW;
-    proxy.lr.lr = 0.002 * args.proxy_batch as f64 / 128.0;
-    proxy.lr.decay = LrDecay::Cosine;
-    proxy.lr.warmup_epochs = 0.15 * args.proxy_epochs as f64;
-    proxy.weight_decay = 0.05;
-    proxy.ema_decay = None;
-    proxy.crop_pad = 2;
-    proxy.log_every = 0;
-    proxy.validate().map_err(bad)?;
     Ok(SearchConfig {
         space,
         strategy: args.strategy,
         budget: args.budget.unwrap_or(DEFAULT_BUDGET) as usize,
         time_budget_s: args.time_budget,
-        seed: args.seed,
-        data: args.data.clone(),
+        seed: args.seed.seed,
+        data: args.data.data.clone(),
         reference: reference_name,
         evaluator: EvaluatorConfig {
             timing,
@@ -235,9 +202,9 @@ fn new_config(args: &SearchArgs, devices: &[candle_core::Device]) -> Result<Sear
                 reference_params: reference.param_count(),
             },
         },
-        workers: devices.len(),
+        workers,
         references: args.references.clone(),
-        sharing: search::worker::Sharing {
+        sharing: Sharing {
             heartbeat_s: args.heartbeat,
             grace_s: args.grace,
             max_attempts: args.max_attempts,
@@ -245,14 +212,102 @@ fn new_config(args: &SearchArgs, devices: &[candle_core::Device]) -> Result<Sear
     })
 }
 
+/// Where a search is kept, for what the messages call it.
+enum Place<'a> {
+    Dir(&'a Path),
+    Database(&'a str),
+}
+
+impl Place<'_> {
+    fn config(&self) -> String {
+        match self {
+            Place::Dir(out) => format!("{}/config.json", out.display()),
+            Place::Database(name) => format!("the search `{name}`'s configuration"),
+        }
+    }
+
+    fn missing(&self) -> String {
+        match self {
+            Place::Dir(out) => format!("--resume: {} holds no search", out.display()),
+            Place::Database(name) => format!("the database holds no search named `{name}`"),
+        }
+    }
+
+    fn occupied(&self) -> String {
+        match self {
+            Place::Dir(out) => format!(
+                "{} already holds a search; pass --resume to continue it or --out for a new one",
+                out.display()
+            ),
+            Place::Database(name) => format!(
+                "the database already holds a search named `{name}`; pass --resume to join it"
+            ),
+        }
+    }
+}
+
+/// A saved configuration, or why it cannot be read.
+fn parse_config(value: serde_json::Value, place: &Place) -> Result<SearchConfig, Failure> {
+    serde_json::from_value(value).map_err(|e| bad(format!("{}: {e}", place.config())))
+}
+
+/// The settings of the search shared under `name` (for the processes that join it).
+pub fn saved_shared_config(store: &PgStore, name: &str) -> Result<SearchConfig, Failure> {
+    let saved = store.config().map_err(Failure::runtime)?;
+    let saved = saved.ok_or_else(|| bad(format!("the search `{name}` has no configuration")))?;
+    parse_config(saved, &Place::Database(name))
+}
+
+/// The search's settings: new from the flags (saved in `store`), or with
+/// `--resume` the saved ones, with `--budget` as the new total.
+fn settle_config(
+    store: &mut dyn TrialStore,
+    args: &SearchArgs,
+    devices: &[candle_core::Device],
+    place: &Place,
+) -> Result<SearchConfig, Failure> {
+    let saved = store.config().map_err(Failure::runtime)?;
+    let mut config = match (saved, args.resume) {
+        (Some(saved), true) => parse_config(saved, place)?,
+        (None, true) if matches!(place, Place::Dir(_)) => return Err(bad(place.missing())),
+        (Some(_), false) => return Err(bad(place.occupied())),
+        (None, _) => {
+            let config = new_config(args, &devices[0], devices.len())?;
+            save_config(store, &config)?;
+            return Ok(config);
+        }
+    };
+    if let Some(budget) = args.budget
+        && budget as usize != config.budget
+    {
+        config.budget = budget as usize;
+        save_config(store, &config)?;
+    }
+    Ok(config)
+}
+
+fn save_config(store: &mut dyn TrialStore, config: &SearchConfig) -> Result<(), Failure> {
+    let value = serde_json::to_value(config).expect("configurations serialise");
+    store.save_config(&value).map_err(Failure::runtime)
+}
+
+/// The reference networks the search names, resolved.
+fn reference_specs(config: &SearchConfig) -> Result<Vec<ArchSpec>, Failure> {
+    config.references.iter().map(|n| load_arch(n)).collect()
+}
+
+fn load_splits(config: &SearchConfig) -> Result<Splits, Failure> {
+    train::load_data(Some(config.data_name())).map_err(bad)
+}
+
 pub fn run(args: SearchArgs) -> Result<(), Failure> {
     // Workers belong to this process and its devices, not to the search: one device
     // handle each (see `open_for_workers`).
-    let workers = args.workers.unwrap_or(args.device.split(',').count());
+    let workers = args.workers.unwrap_or(args.device.count());
     if workers == 0 {
         return Err(bad("--workers must be at least 1"));
     }
-    let devices = models::open_for_workers(&args.device, workers).map_err(bad)?;
+    let devices = args.device.open_for_workers(workers)?;
     if let (Some(url), Some(name)) = (&args.store, &args.run) {
         return run_shared(&args, url, name, &devices);
     }
@@ -261,41 +316,15 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
     }
     let out = args.out.clone().unwrap_or_else(|| default_out("search"));
     let mut store = RunDirStore::open(&out).map_err(Failure::runtime)?;
-    let saved = store.config().map_err(Failure::runtime)?;
-    let mut config: SearchConfig = match (saved, args.resume) {
-        (Some(saved), true) => {
-            eprintln!(
-                "resuming the search in {} with its saved settings",
-                out.display()
-            );
-            serde_json::from_value(saved)
-                .map_err(|e| bad(format!("{}/config.json: {e}", out.display())))?
-        }
-        (None, true) => return Err(bad(format!("--resume: {} holds no search", out.display()))),
-        (Some(_), false) => {
-            return Err(bad(format!(
-                "{} already holds a search; pass --resume to continue it or --out for a new one",
-                out.display()
-            )));
-        }
-        (None, false) => {
-            let config = new_config(&args, &devices)?;
-            store
-                .save_config(&serde_json::to_value(&config).expect("config serialises"))
-                .map_err(Failure::runtime)?;
-            config
-        }
-    };
-    config.workers = workers;
-    if let (true, Some(budget)) = (args.resume, args.budget)
-        && budget as usize != config.budget
-    {
-        config.budget = budget as usize;
-        store
-            .save_config(&serde_json::to_value(&config).expect("config serialises"))
-            .map_err(Failure::runtime)?;
+    let mut config = settle_config(&mut store, &args, &devices, &Place::Dir(&out))?;
+    if args.resume {
+        eprintln!(
+            "resuming the search in {} with its saved settings",
+            out.display()
+        );
     }
-    let splits = load_data(config.data.as_deref().or(Some("embedded"))).map_err(bad)?;
+    config.workers = workers;
+    let splits = load_splits(&config)?;
     eprintln!(
         "searching space `{}` ({:.2e} points) with {:?}, budget {} trials, proxy data: {}; run in {}",
         config.space.name,
@@ -305,20 +334,33 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
         splits.description,
         out.display()
     );
-
     let references = evaluate_references(
         &mut store,
         &config,
+        &reference_specs(&config)?,
         &splits,
         &devices[0],
-        args.ops,
+        args.ops.ops,
         &mut |name| eprintln!("evaluating the reference network {name}…"),
     )
     .map_err(Failure::runtime)?;
     for t in &references {
         eprintln!("reference {}", line(t));
     }
+    let trials = search_with_progress(&mut store, &config, &splits, &devices, args.ops.ops)?;
+    summarize(&trials, &out, args.json);
+    super::report_cmd::write_after_run(&out);
+    Ok(())
+}
 
+/// Runs the search with a progress bar and a log line per trial.
+fn search_with_progress(
+    store: &mut RunDirStore,
+    config: &SearchConfig,
+    splits: &Splits,
+    devices: &[candle_core::Device],
+    ops: models::ops::OpSet,
+) -> Result<Vec<Trial>, Failure> {
     let bar = ProgressBar::new(config.budget as u64);
     bar.set_style(
         ProgressStyle::with_template("trial {pos}/{len} [{bar:30}] {msg} ETA {eta}")
@@ -326,35 +368,26 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
             .progress_chars("=> "),
     );
     let best = std::sync::Mutex::new(f64::NAN);
-    let trials = run_search(
-        &mut store,
-        &config,
-        &splits,
-        &devices,
-        args.ops,
-        &|event| match event {
-            SearchEvent::Started { done, .. } => bar.set_position(done as u64),
-            SearchEvent::TrialStarted { id, name } => {
-                bar.set_message(format!("evaluating #{id} {name}"))
+    let trials = nas::run_search(store, config, splits, devices, ops, &|event| match event {
+        SearchEvent::Started { done, .. } => bar.set_position(done as u64),
+        SearchEvent::TrialStarted { id, name } => {
+            bar.set_message(format!("evaluating #{id} {name}"))
+        }
+        SearchEvent::TrialFinished(t) => {
+            let mut b = best.lock().expect("not poisoned");
+            if let Some(r) = t.reward
+                && (b.is_nan() || r > *b)
+            {
+                *b = r;
             }
-            SearchEvent::TrialFinished(t) => {
-                let mut b = best.lock().expect("not poisoned");
-                if let Some(r) = t.reward
-                    && (b.is_nan() || r > *b)
-                {
-                    *b = r;
-                }
-                bar.inc(1);
-                bar.suspend(|| eprintln!("{}", line(t)));
-                bar.set_message(format!("best reward {:.4}", *b));
-            }
-        },
-    )
+            bar.inc(1);
+            bar.suspend(|| eprintln!("{}", line(t)));
+            bar.set_message(format!("best reward {:.4}", *b));
+        }
+    })
     .map_err(Failure::runtime)?;
     bar.finish_and_clear();
-    summarize(&trials, &out, args.json);
-    super::report_cmd::write_after_run(&out);
-    Ok(())
+    Ok(trials)
 }
 
 /// One trial as a log line.
@@ -364,7 +397,7 @@ fn line(t: &Trial) -> String {
             "#{:<3} acc {:.2}%  step {:.0} ms  {} params  reward {:.4}  ({:.0} s)  {}",
             t.id,
             t.accuracy.unwrap_or(0.0) * 100.0,
-            t.step_ms.as_ref().map_or(0.0, |s| s.median),
+            t.step_median().unwrap_or(0.0),
             si(t.params),
             t.reward.unwrap_or(0.0),
             t.total_s,
@@ -382,32 +415,25 @@ fn line(t: &Trial) -> String {
 fn summarize(trials: &[Trial], out: &Path, json: bool) {
     let mut done: Vec<&Trial> = trials.iter().filter(|t| t.reward.is_some()).collect();
     done.sort_by(|a, b| b.reward.unwrap_or(0.0).total_cmp(&a.reward.unwrap_or(0.0)));
-    let front = pareto_front(trials);
+    let front = reports::table::front_trials(trials, &reports::table::ACC_TIME);
     if json {
         print_json(&json!({
             "run": out,
             "trials": trials.len(),
             "done": done.len(),
             "best": done.first().map(|t| json!({"id": t.id, "reward": t.reward, "accuracy": t.accuracy,
-                "step_ms": t.step_ms.as_ref().map(|s| s.median), "params": t.params, "blocks": t.spec.blocks()})),
+                "step_ms": t.step_median(), "params": t.params, "blocks": t.spec.blocks()})),
             "pareto": front.iter().map(|t| t.id).collect::<Vec<_>>(),
         }));
         return;
     }
-    let failed = trials
-        .iter()
-        .filter(|t| t.status == TrialStatus::Failed)
-        .count();
-    let skipped = trials
-        .iter()
-        .filter(|t| t.status == TrialStatus::Skipped)
-        .count();
+    let count = |s: TrialStatus| trials.iter().filter(|t| t.status == s).count();
     println!(
         "\n{} trials: {} done, {} skipped (memory), {} failed. Run directory: {}",
         trials.len(),
         done.len(),
-        skipped,
-        failed,
+        count(TrialStatus::Skipped),
+        count(TrialStatus::Failed),
         out.display()
     );
     let mut table = Table::new(&[
@@ -419,7 +445,7 @@ fn summarize(trials: &[Trial], out: &Path, json: bool) {
             format!("#{}", t.id),
             format!("{:.4}", t.reward.unwrap_or(0.0)),
             format!("{:.2}%", t.accuracy.unwrap_or(0.0) * 100.0),
-            format!("{:.0}", t.step_ms.as_ref().map_or(0.0, |s| s.median)),
+            format!("{:.0}", t.step_median().unwrap_or(0.0)),
             thousands(t.params),
             si(t.macs),
             if front.iter().any(|f| f.id == t.id) {
@@ -451,60 +477,34 @@ fn run_shared(
     name: &str,
     devices: &[candle_core::Device],
 ) -> Result<(), Failure> {
-    use search::store::PgStore;
-    use search::worker::{WorkerEvent, run_worker};
-
+    let device = &devices[0];
     let mut store = PgStore::open(url, name, args.resume).map_err(bad)?;
-    let saved = store.config().map_err(Failure::runtime)?;
-    let mut config: SearchConfig = match (saved, args.resume) {
-        (Some(saved), _) if args.resume => serde_json::from_value(saved)
-            .map_err(|e| bad(format!("the search `{name}`'s configuration: {e}")))?,
-        (Some(_), _) => {
-            return Err(bad(format!(
-                "the database already holds a search named `{name}`; pass --resume to join it"
-            )));
-        }
-        (None, _) => {
-            let config = new_config(args, devices)?;
-            store
-                .save_config(&serde_json::to_value(&config).expect("config serialises"))
-                .map_err(Failure::runtime)?;
-            config
-        }
-    };
-    if let (true, Some(budget)) = (args.resume, args.budget)
-        && budget as usize != config.budget
-    {
-        config.budget = budget as usize;
-        store
-            .save_config(&serde_json::to_value(&config).expect("config serialises"))
-            .map_err(Failure::runtime)?;
-    }
-    let splits = load_data(config.data.as_deref().or(Some("embedded"))).map_err(bad)?;
+    let config = settle_config(&mut store, args, devices, &Place::Database(name))?;
+    let splits = load_splits(&config)?;
     eprintln!(
         "search `{name}` in {} ({:?}, budget {}); more workers: search worker --store URL --run {name}",
-        search::store::postgres::redact(url),
+        nas::store::postgres::redact(url),
         config.strategy,
         config.budget
     );
     evaluate_references(
         &mut store,
         &config,
+        &reference_specs(&config)?,
         &splits,
-        &devices[0],
-        args.ops,
+        device,
+        args.ops.ops,
         &mut |reference| eprintln!("evaluating the reference network {reference}…"),
     )
     .map_err(Failure::runtime)?;
     let worker = format!("{name}-starter-{}", std::process::id());
     run_worker(
         &mut store,
-        url,
         &worker,
         &config,
         &splits,
-        &devices[0],
-        args.ops,
+        device,
+        args.ops.ops,
         &|event| {
             if let WorkerEvent::Finished(t) = event {
                 eprintln!("#{} {:?}: reward {:?}", t.id, t.status, t.reward);

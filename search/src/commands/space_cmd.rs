@@ -2,9 +2,9 @@
 
 use clap::{Args, Subcommand};
 
-use search::Failure;
-use search::inputs::load_space;
-use search::table::Table;
+use crate::failure::Failure;
+use crate::inputs::load_space;
+use crate::table::Table;
 use space::SearchSpace;
 
 #[derive(Subcommand)]

@@ -5,28 +5,26 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use models::ops::OpSet;
+use runs::TrainDir;
 use serde_json::json;
-
-use search::Failure;
-use search::data::{Splits, load_data};
-use search::inputs::load_arch;
-use search::train::{
-    Event, LrDecay, LrSchedule, OptimizerKind, Outcome, Progressive, RunDir, TrainConfig,
-    TrainError, Trainer,
-};
 use space::ArchSpec;
+use train::{
+    Event, LrDecay, LrSchedule, OptimizerKind, Outcome, Progressive, Splits, TrainConfig,
+    TrainError, TrainReport, Trainer,
+};
 
 use super::print_json;
+use crate::failure::Failure;
+use crate::flags::{DataArg, DeviceArg, OpsArg, SeedArg};
+use crate::inputs::load_arch;
 
 #[derive(Args)]
 pub struct TrainArgs {
     /// A preset or an architecture JSON file.
     #[arg(long)]
     arch: String,
-    /// `embedded`, `fashion-mnist`, or a directory (IDX, CIFAR binary, image
-    /// folder) [default: the full Fashion-MNIST if installed, else the embedded subset].
-    #[arg(long)]
-    data: Option<String>,
+    #[command(flatten)]
+    data: DataArg,
     #[arg(long, default_value_t = 10)]
     epochs: usize,
     #[arg(long, default_value_t = 64)]
@@ -86,12 +84,12 @@ pub struct TrainArgs {
     /// Override the spec's stem stride (1 suits 28–32 px images).
     #[arg(long)]
     stem_stride: Option<usize>,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    #[arg(long, default_value = "fast")]
-    ops: OpSet,
+    #[command(flatten)]
+    seed: SeedArg,
+    #[command(flatten)]
+    device: DeviceArg,
+    #[command(flatten)]
+    ops: OpsArg,
     /// Run directory (metrics, checkpoints) [default: runs/train/<arch>].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -166,12 +164,7 @@ fn progressive(args: &TrainArgs, spec: &ArchSpec, side: usize) -> Result<Progres
 fn config(args: &TrainArgs, spec: &ArchSpec, splits: &Splits) -> Result<TrainConfig, Failure> {
     let side = splits.train.height.max(splits.train.width);
     let schedule = progressive(args, spec, side)?;
-    let per256 = args.batch as f64 / 256.0;
-    let (lr, wd, decay) = match args.optimizer {
-        OptimizerKind::Rmsprop => (0.016 * per256, 1e-5, LrDecay::Exponential),
-        OptimizerKind::Sgd => (0.1 * per256, 5e-5, LrDecay::Cosine),
-        OptimizerKind::AdamW => (0.004 * per256, 0.05, LrDecay::Cosine),
-    };
+    let (lr, wd, decay) = args.optimizer.defaults(args.batch);
     let mut c = TrainConfig::paper(args.epochs, args.batch, schedule);
     c.optimizer = args.optimizer;
     c.lr = LrSchedule {
@@ -186,7 +179,7 @@ fn config(args: &TrainArgs, spec: &ArchSpec, splits: &Splits) -> Result<TrainCon
     c.crop_pad = args.crop_pad.unwrap_or((side / 14).max(1));
     c.flip = !args.no_flip;
     c.cutmix_alpha = args.cutmix;
-    c.seed = args.seed;
+    c.seed = args.seed.seed;
     c.validate().map_err(bad)?;
     Ok(c)
 }
@@ -200,109 +193,99 @@ struct SavedRun {
     train: TrainConfig,
 }
 
-pub fn run(args: TrainArgs) -> Result<(), Failure> {
-    let device = models::parse_device(&args.device).map_err(bad)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs/train").join(args.arch.replace(['/', '.'], "_")));
-    let run_dir = RunDir::create(&out).map_err(Failure::runtime)?;
+/// A run to start or continue.
+struct Run {
+    spec: ArchSpec,
+    splits: Splits,
+    config: TrainConfig,
+    ops: OpSet,
+}
 
-    let (spec, splits, config, ops) = if args.resume {
-        let path = run_dir.config_path();
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+/// The run saved in `dir`, to continue with its own settings.
+fn saved(dir: &TrainDir, out: &Path) -> Result<Run, Failure> {
+    let path = dir.config_path();
+    let saved: SavedRun = dir.config().map_err(bad)?.ok_or_else(|| {
+        bad(format!(
+            "--resume: {} is missing (nothing to resume here)",
+            path.display()
+        ))
+    })?;
+    let splits = train::load_data(saved.data.as_deref()).map_err(bad)?;
+    eprintln!(
+        "resuming {} (settings from {}; other flags are ignored)",
+        out.display(),
+        path.display()
+    );
+    Ok(Run {
+        spec: saved.spec,
+        splits,
+        config: saved.train,
+        ops: saved.ops.parse().map_err(bad)?,
+    })
+}
+
+/// A new run from the flags, its settings saved in `dir`.
+fn fresh(args: &TrainArgs, dir: &TrainDir, out: &Path) -> Result<Run, Failure> {
+    if dir.config_path().exists() {
+        return Err(bad(format!(
+            "{} already holds a run; pass --resume to continue it or --out for a new one",
+            out.display()
+        )));
+    }
+    let splits = train::load_data(args.data.data.as_deref()).map_err(bad)?;
+    let spec = fitted_spec(args, &splits)?;
+    let config = config(args, &spec, &splits)?;
+    for i in 0..config.progressive.stages {
+        let size = config.progressive.at(i).size;
+        spec.check_image_size("size", size).map_err(|e| {
             bad(format!(
-                "--resume: {}: {e} (nothing to resume here)",
-                path.display()
+                "{e}; train at a larger size, or pass --stem-stride 1 for a small-image variant"
             ))
         })?;
-        let saved: SavedRun =
-            serde_json::from_str(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-        let splits = load_data(saved.data.as_deref()).map_err(bad)?;
-        eprintln!(
-            "resuming {} (settings from {}; other flags are ignored)",
-            out.display(),
-            path.display()
-        );
-        (
-            saved.spec,
-            splits,
-            saved.train,
-            saved.ops.parse().map_err(bad)?,
+    }
+    let saved = SavedRun {
+        spec: spec.clone(),
+        data: args.data.data.clone(),
+        ops: args.ops.ops.to_string(),
+        train: config.clone(),
+    };
+    dir.save_config(&saved).map_err(Failure::runtime)?;
+    Ok(Run {
+        spec,
+        splits,
+        config,
+        ops: args.ops.ops,
+    })
+}
+
+/// `fixed 32 px` or `progressive 4 stages 16→32 px with adaptive regularization`.
+fn schedule_words(p: &Progressive) -> String {
+    if p.stages > 1 {
+        format!(
+            "progressive {} stages {}→{} px{}",
+            p.stages,
+            p.size[0],
+            p.size[1],
+            if p.adaptive {
+                " with adaptive regularization"
+            } else {
+                ""
+            }
         )
     } else {
-        if run_dir.config_path().exists() {
-            return Err(bad(format!(
-                "{} already holds a run; pass --resume to continue it or --out for a new one",
-                out.display()
-            )));
-        }
-        let splits = load_data(args.data.as_deref()).map_err(bad)?;
-        let spec = fitted_spec(&args, &splits)?;
-        let config = config(&args, &spec, &splits)?;
-        for i in 0..config.progressive.stages {
-            let size = config.progressive.at(i).size;
-            spec.check_image_size("size", size).map_err(|e| {
-                bad(format!(
-                    "{e}; train at a larger size, or pass --stem-stride 1 for a small-image variant"
-                ))
-            })?;
-        }
-        let saved = SavedRun {
-            spec: spec.clone(),
-            data: args.data.clone(),
-            ops: format!("{:?}", args.ops).to_lowercase(),
-            train: config.clone(),
-        };
-        RunDir::write_atomic(
-            &run_dir.config_path(),
-            &serde_json::to_string_pretty(&saved).expect("serialises"),
-        )
-        .map_err(Failure::runtime)?;
-        (spec, splits, config, args.ops)
-    };
+        format!("fixed {} px", p.size[1])
+    }
+}
 
-    eprintln!(
-        "training {} ({} parameters) on {}: {} epochs, batch {}, {:?}, {}",
-        spec.name,
-        spec.param_count(),
-        splits.description,
-        config.epochs,
-        config.batch,
-        config.optimizer,
-        if config.progressive.stages > 1 {
-            format!(
-                "progressive {} stages {}→{} px{}",
-                config.progressive.stages,
-                config.progressive.size[0],
-                config.progressive.size[1],
-                if config.progressive.adaptive {
-                    " with adaptive regularization"
-                } else {
-                    ""
-                }
-            )
-        } else {
-            format!("fixed {} px", config.progressive.size[1])
-        }
-    );
-
+/// Trains with a progress bar per epoch and a log line after each.
+fn train_with_progress(trainer: &Trainer) -> Result<TrainReport, Failure> {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
             .expect("valid template")
             .progress_chars("=> "),
     );
-    let trainer = Trainer {
-        spec: &spec,
-        splits: &splits,
-        config: &config,
-        device: &device,
-        ops,
-        run: Some(&run_dir),
-        resume: args.resume,
-    };
-    let report = trainer
+    trainer
         .run(&mut |event| match event {
             Event::EpochStart { epoch, epochs, stage, steps } => {
                 bar.reset();
@@ -322,10 +305,52 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
                 );
             }
         })
-        .map_err(|e| match e {
-            TrainError::Config(m) => bad(m),
-            other => Failure::runtime(other),
-        })?;
+        .map_err(|e: TrainError| {
+            if e.is_bad_input() {
+                bad(e)
+            } else {
+                Failure::runtime(e)
+            }
+        })
+}
+
+pub fn run(args: TrainArgs) -> Result<(), Failure> {
+    let device = args.device.open()?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/train").join(args.arch.replace(['/', '.'], "_")));
+    let dir = TrainDir::create(&out).map_err(Failure::runtime)?;
+    let Run {
+        spec,
+        splits,
+        config,
+        ops,
+    } = if args.resume {
+        saved(&dir, &out)?
+    } else {
+        fresh(&args, &dir, &out)?
+    };
+
+    eprintln!(
+        "training {} ({} parameters) on {}: {} epochs, batch {}, {:?}, {}",
+        spec.name,
+        spec.param_count(),
+        splits.description,
+        config.epochs,
+        config.batch,
+        config.optimizer,
+        schedule_words(&config.progressive)
+    );
+    let report = train_with_progress(&Trainer {
+        spec: &spec,
+        splits: &splits,
+        config: &config,
+        device: &device,
+        ops,
+        run: Some(&dir),
+        resume: args.resume,
+    })?;
 
     if args.json {
         print_json(&json!({"report": report, "run": out}));

@@ -1,0 +1,35 @@
+//! The training-aware search (paper §3.3): a strategy proposes points of a search
+//! space, the evaluator measures each candidate — its training step time at the
+//! target size, its accuracy after a short proxy training, its parameters — and
+//! rewards it, and a store records every trial so a search resumes anywhere.
+//!
+//! - [`config`]: everything a search is run (and resumed) with;
+//! - [`strategy`] and [`proposal`]: what to evaluate next — random search,
+//!   regularized evolution, REINFORCE — and the one loop that turns a strategy's
+//!   picks into new networks;
+//! - [`evaluator`]: cheap checks, measured step time, proxy accuracy, reward;
+//! - [`store`]: where trials are kept (a run directory, or PostgreSQL for a search
+//!   shared by many machines);
+//! - [`local`]: a search run by this process's workers;
+//! - [`worker`] and [`coordinator`]: the processes of a shared search;
+//! - [`references`]: known networks evaluated beside the candidates;
+//! - [`reproduce`]: the paper's experiments (Tables 2 and 3, the search, the family);
+//! - [`error`]: what stops a search.
+
+pub mod config;
+pub mod coordinator;
+pub mod error;
+pub mod evaluator;
+pub mod local;
+pub mod proposal;
+pub mod references;
+pub mod reproduce;
+pub mod store;
+pub mod strategy;
+pub mod worker;
+
+pub use config::{SearchConfig, Sharing};
+pub use error::NasError;
+pub use evaluator::{Evaluator, EvaluatorConfig, Reward, Timing};
+pub use local::{SearchEvent, run_search};
+pub use strategy::StrategyKind;

@@ -1,0 +1,524 @@
+//! The PostgreSQL store: one database holds many searches ("runs", by name), so
+//! workers on many machines can share one. A trial moves through states — pending
+//! (proposed), running (claimed by a worker, which heartbeats), then done, failed or
+//! skipped — and a claim is atomic (`FOR UPDATE SKIP LOCKED`), so no two workers
+//! evaluate the same trial. The schema is created and versioned by this module.
+
+use std::sync::{Mutex, MutexGuard};
+
+use postgres::{Client, NoTls, Transaction};
+
+use runs::{Proposal, Trial, TrialStatus};
+
+use super::{Claim, Counts, SharedStore, StoreError, TrialStore};
+
+/// The schema this build reads and writes.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Serialises schema creation between processes that start at once.
+const SCHEMA_LOCK: i64 = 0x0eff_0a55;
+
+const SCHEMA: &str = "
+CREATE TABLE effnas_meta (
+    key text PRIMARY KEY,
+    value text NOT NULL
+);
+CREATE TABLE effnas_runs (
+    id bigserial PRIMARY KEY,
+    name text UNIQUE NOT NULL,
+    config jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE effnas_trials (
+    run_id bigint NOT NULL REFERENCES effnas_runs (id) ON DELETE CASCADE,
+    id integer NOT NULL,
+    state text NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed', 'skipped')),
+    choices jsonb NOT NULL,
+    proposal jsonb NOT NULL,
+    result jsonb,
+    worker text,
+    attempts integer NOT NULL DEFAULT 0,
+    error text,
+    heartbeat_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    PRIMARY KEY (run_id, id)
+);
+CREATE INDEX effnas_trials_state ON effnas_trials (run_id, state);
+CREATE TABLE effnas_references (
+    run_id bigint NOT NULL REFERENCES effnas_runs (id) ON DELETE CASCADE,
+    idx integer NOT NULL,
+    result jsonb NOT NULL,
+    PRIMARY KEY (run_id, idx)
+);
+CREATE TABLE effnas_workers (
+    run_id bigint NOT NULL REFERENCES effnas_runs (id) ON DELETE CASCADE,
+    name text NOT NULL,
+    device text NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    heartbeat_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (run_id, name)
+);
+";
+
+/// Why a store could not be opened; each is the user's to fix (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error(
+        "the database holds effnas schema version {found}, newer than this build's {SCHEMA_VERSION}: upgrade effnas"
+    )]
+    NewerSchema { found: i32 },
+    #[error("the database holds no search named `{0}`")]
+    NoRun(String),
+    #[error("the database holds no effnas searches")]
+    NoSchema,
+    #[error("{0}")]
+    Database(String),
+}
+
+fn db(e: postgres::Error) -> OpenError {
+    OpenError::Database(describe(&e))
+}
+
+/// A driver error with the server's own message where there is one.
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => format!("{}: {}", d.severity(), d.message()),
+        None => e.to_string(),
+    }
+}
+
+fn store_err(e: postgres::Error) -> StoreError {
+    StoreError::Database(describe(&e))
+}
+
+fn corrupt(what: &'static str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        message: e.to_string(),
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Connects and makes sure the schema is there and not newer than ours.
+pub fn connect(url: &str) -> Result<Client, OpenError> {
+    connect_with(url, true)
+}
+
+/// As [`connect`]; without `create`, a database with no schema is left untouched
+/// (a worker joining a search that is not there writes nothing).
+fn connect_with(url: &str, create: bool) -> Result<Client, OpenError> {
+    let mut client = Client::connect(url, NoTls).map_err(|e| OpenError::Connect {
+        url: redact(url),
+        reason: describe(&e),
+    })?;
+    let mut tx = client.transaction().map_err(db)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+        .map_err(db)?;
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('effnas_meta') IS NOT NULL", &[])
+        .map_err(db)?
+        .get(0);
+    if exists {
+        let found: i32 = tx
+            .query_one(
+                "SELECT value::integer FROM effnas_meta WHERE key = 'schema_version'",
+                &[],
+            )
+            .map_err(db)?
+            .get(0);
+        if found > SCHEMA_VERSION {
+            return Err(OpenError::NewerSchema { found });
+        }
+    } else if !create {
+        return Err(OpenError::NoSchema);
+    } else {
+        tx.batch_execute(SCHEMA).map_err(db)?;
+        tx.execute(
+            "INSERT INTO effnas_meta (key, value) VALUES ('schema_version', $1)",
+            &[&SCHEMA_VERSION.to_string()],
+        )
+        .map_err(db)?;
+    }
+    tx.commit().map_err(db)?;
+    Ok(client)
+}
+
+/// One search's records in the database.
+pub struct PgStore {
+    /// Behind a lock because the store's readers take `&self` and the client
+    /// needs `&mut`.
+    client: Mutex<Client>,
+    /// Where the database is, for a second connection (heartbeats).
+    url: String,
+    name: String,
+    /// The run's row, once its configuration is saved.
+    run_id: Option<i64>,
+}
+
+impl PgStore {
+    /// Opens the search `name` at `url`. With `must_exist`, a name the database does
+    /// not hold is an error (workers join searches; only a new search creates one).
+    pub fn open(url: &str, name: &str, must_exist: bool) -> Result<PgStore, OpenError> {
+        let mut client = match connect_with(url, !must_exist) {
+            Err(OpenError::NoSchema) => return Err(OpenError::NoRun(name.to_string())),
+            other => other?,
+        };
+        let run_id = client
+            .query_opt("SELECT id FROM effnas_runs WHERE name = $1", &[&name])
+            .map_err(db)?
+            .map(|row| row.get::<_, i64>(0));
+        if must_exist && run_id.is_none() {
+            return Err(OpenError::NoRun(name.to_string()));
+        }
+        Ok(PgStore {
+            client: Mutex::new(client),
+            url: url.to_string(),
+            name: name.to_string(),
+            run_id,
+        })
+    }
+
+    fn client(&self) -> MutexGuard<'_, Client> {
+        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn run_id(&self) -> Result<i64, StoreError> {
+        self.run_id
+            .ok_or_else(|| StoreError::NoConfig(self.name.clone()))
+    }
+}
+
+impl SharedStore for PgStore {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Proposals from several processes are serialised on the run's row.
+    fn propose(&mut self, proposals: &[Proposal], budget: usize) -> Result<Vec<usize>, StoreError> {
+        let run = self.run_id()?;
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(store_err)?;
+        lock_run(&mut tx, run)?;
+        let row = tx
+            .query_one(
+                "SELECT count(*), coalesce(max(id) + 1, 0) FROM effnas_trials WHERE run_id = $1",
+                &[&run],
+            )
+            .map_err(store_err)?;
+        let (count, mut next): (i64, i32) = (row.get(0), row.get(1));
+        let mut ids = Vec::new();
+        for proposal in proposals.iter().take(budget.saturating_sub(count as usize)) {
+            let mut proposal = proposal.clone();
+            proposal.id = next as usize;
+            let choices = serde_json::to_value(&proposal.choices).expect("choices serialise");
+            let value = serde_json::to_value(&proposal).expect("trials serialise");
+            tx.execute(
+                "INSERT INTO effnas_trials (run_id, id, state, choices, proposal)
+                 VALUES ($1, $2, 'pending', $3, $4)",
+                &[&run, &next, &choices, &value],
+            )
+            .map_err(store_err)?;
+            ids.push(next as usize);
+            next += 1;
+        }
+        tx.commit().map_err(store_err)?;
+        Ok(ids)
+    }
+
+    /// Claims the oldest pending trial for `worker`, atomically: of two workers asking
+    /// at once, each gets a different trial (or none).
+    fn claim(&mut self, worker: &str) -> Result<Option<Claim>, StoreError> {
+        let run = self.run_id()?;
+        let row = self
+            .client()
+            .query_opt(
+                // The subquery is a scalar in WHERE, evaluated once: as a joined
+                // FROM item it can be re-evaluated when a concurrent claim commits,
+                // and then claim two rows (seen in the concurrency test).
+                "UPDATE effnas_trials
+                 SET state = 'running', worker = $2, attempts = attempts + 1,
+                     heartbeat_at = now()
+                 WHERE run_id = $1 AND id = (
+                     SELECT id FROM effnas_trials
+                     WHERE run_id = $1 AND state = 'pending'
+                     ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                 RETURNING proposal, attempts",
+                &[&run, &worker],
+            )
+            .map_err(store_err)?;
+        row.map(|row| {
+            let proposal: serde_json::Value = row.get(0);
+            Ok(Claim {
+                proposal: serde_json::from_value(proposal).map_err(|e| corrupt("a proposal", e))?,
+                attempt: row.get(1),
+            })
+        })
+        .transpose()
+    }
+
+    /// Records that `worker` (on `device`) works on this search, or still does:
+    /// `effnas_workers` lists every worker with its last sign of life.
+    fn register_worker(&mut self, worker: &str, device: &str) -> Result<(), StoreError> {
+        let run = self.run_id()?;
+        self.client()
+            .execute(
+                "INSERT INTO effnas_workers (run_id, name, device) VALUES ($1, $2, $3)
+                 ON CONFLICT (run_id, name) DO UPDATE
+                 SET device = EXCLUDED.device, heartbeat_at = now()",
+                &[&run, &worker, &device],
+            )
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Tells the database `worker` is still evaluating trial `id`; false if the trial
+    /// is no longer its own (it was given back after a missed heartbeat).
+    fn heartbeat(&mut self, worker: &str, id: usize) -> Result<bool, StoreError> {
+        let run = self.run_id()?;
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(store_err)?;
+        let n = tx
+            .execute(
+                "UPDATE effnas_trials SET heartbeat_at = now()
+                 WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'",
+                &[&run, &(id as i32), &worker],
+            )
+            .map_err(store_err)?;
+        tx.execute(
+            "UPDATE effnas_workers SET heartbeat_at = now() WHERE run_id = $1 AND name = $2",
+            &[&run, &worker],
+        )
+        .map_err(store_err)?;
+        tx.commit().map_err(store_err)?;
+        Ok(n == 1)
+    }
+
+    /// Records `worker`'s result for its claimed trial; false (and nothing written) if
+    /// the trial is no longer its own.
+    fn finish(&mut self, worker: &str, trial: &Trial) -> Result<bool, StoreError> {
+        let run = self.run_id()?;
+        let value = serde_json::to_value(trial).expect("trials serialise");
+        let n = self
+            .client()
+            .execute(
+                "UPDATE effnas_trials
+                 SET state = $4, result = $5, error = $6, finished_at = now()
+                 WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'",
+                &[
+                    &run,
+                    &(trial.id as i32),
+                    &worker,
+                    &trial.status.name(),
+                    &value,
+                    &trial.error,
+                ],
+            )
+            .map_err(store_err)?;
+        Ok(n == 1)
+    }
+
+    /// A trial out of attempts is recorded as failed with the reason, as a trial
+    /// with nothing measured.
+    fn requeue_stale(&mut self, grace_s: f64, max_attempts: i32) -> Result<(u64, u64), StoreError> {
+        let run = self.run_id()?;
+        let stale = "run_id = $1 AND state = 'running' AND heartbeat_at < now() - make_interval(secs => $2)";
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(store_err)?;
+        let spent = tx
+            .query(
+                &format!(
+                    "SELECT id, proposal, attempts FROM effnas_trials
+                     WHERE {stale} AND attempts >= $3 FOR UPDATE"
+                ),
+                &[&run, &grace_s, &max_attempts],
+            )
+            .map_err(store_err)?;
+        for row in &spent {
+            let (id, attempts): (i32, i32) = (row.get(0), row.get(2));
+            let proposal: Proposal =
+                serde_json::from_value(row.get(1)).map_err(|e| corrupt("a proposal", e))?;
+            let why = format!("its worker stopped heartbeating {attempts} times");
+            let failed = Trial::unmeasured(proposal, 0, TrialStatus::Failed, &why);
+            let value = serde_json::to_value(&failed).expect("trials serialise");
+            tx.execute(
+                "UPDATE effnas_trials SET state = 'failed', finished_at = now(), error = $3,
+                 result = $4 WHERE run_id = $1 AND id = $2",
+                &[&run, &id, &why, &value],
+            )
+            .map_err(store_err)?;
+        }
+        let requeued = tx
+            .execute(
+                &format!("UPDATE effnas_trials SET state = 'pending', worker = NULL WHERE {stale}"),
+                &[&run, &grace_s],
+            )
+            .map_err(store_err)?;
+        tx.commit().map_err(store_err)?;
+        Ok((requeued, spent.len() as u64))
+    }
+
+    /// The canonical keys of every trial proposed so far, in any state.
+    fn proposed_keys(&mut self) -> Result<Vec<String>, StoreError> {
+        let run = self.run_id()?;
+        let rows = self
+            .client()
+            .query(
+                "SELECT proposal ->> 'key' FROM effnas_trials WHERE run_id = $1",
+                &[&run],
+            )
+            .map_err(store_err)?;
+        Ok(rows.into_iter().filter_map(|row| row.get(0)).collect())
+    }
+
+    fn counts(&mut self) -> Result<Counts, StoreError> {
+        let run = self.run_id()?;
+        let row = self
+            .client()
+            .query_one(
+                "SELECT count(*) FILTER (WHERE state = 'pending'),
+                        count(*) FILTER (WHERE state = 'running'),
+                        count(*) FILTER (WHERE state IN ('done', 'failed', 'skipped'))
+                 FROM effnas_trials WHERE run_id = $1",
+                &[&run],
+            )
+            .map_err(store_err)?;
+        Ok(Counts {
+            pending: row.get::<_, i64>(0) as usize,
+            running: row.get::<_, i64>(1) as usize,
+            finished: row.get::<_, i64>(2) as usize,
+        })
+    }
+
+    fn reopen(&self) -> Result<Box<dyn SharedStore>, StoreError> {
+        Ok(Box::new(PgStore::open(&self.url, &self.name, true)?))
+    }
+}
+
+fn lock_run(tx: &mut Transaction<'_>, run: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "SELECT 1 FROM effnas_runs WHERE id = $1 FOR UPDATE",
+        &[&run],
+    )
+    .map_err(store_err)?;
+    Ok(())
+}
+
+fn parse_results(rows: Vec<postgres::Row>, what: &'static str) -> Result<Vec<Trial>, StoreError> {
+    rows.into_iter()
+        .map(|row| {
+            let value: serde_json::Value = row.get(0);
+            serde_json::from_value(value).map_err(|e| corrupt(what, e))
+        })
+        .collect()
+}
+
+impl TrialStore for PgStore {
+    fn config(&self) -> Result<Option<serde_json::Value>, StoreError> {
+        let row = self
+            .client()
+            .query_opt(
+                "SELECT config FROM effnas_runs WHERE name = $1",
+                &[&self.name],
+            )
+            .map_err(store_err)?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    fn save_config(&mut self, config: &serde_json::Value) -> Result<(), StoreError> {
+        let row = self
+            .client()
+            .query_one(
+                "INSERT INTO effnas_runs (name, config) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config
+                 RETURNING id",
+                &[&self.name, config],
+            )
+            .map_err(store_err)?;
+        self.run_id = Some(row.get(0));
+        Ok(())
+    }
+
+    /// The finished trials (pending and running ones have no result yet), by id.
+    fn trials(&self) -> Result<Vec<Trial>, StoreError> {
+        let Some(run) = self.run_id else {
+            return Ok(Vec::new());
+        };
+        let rows = self
+            .client()
+            .query(
+                "SELECT result FROM effnas_trials
+                 WHERE run_id = $1 AND state IN ('done', 'failed', 'skipped') ORDER BY id",
+                &[&run],
+            )
+            .map_err(store_err)?;
+        parse_results(rows, "a trial")
+    }
+
+    fn append(&mut self, trial: &Trial) -> Result<(), StoreError> {
+        let run = self.run_id()?;
+        let value = serde_json::to_value(trial).expect("trials serialise");
+        let choices = serde_json::to_value(&trial.choices).expect("choices serialise");
+        self.client()
+            .execute(
+                "INSERT INTO effnas_trials
+                     (run_id, id, state, choices, proposal, result, error, attempts, finished_at)
+                 VALUES ($1, $2, $3, $4, $5, $5, $6, 1, now())
+                 ON CONFLICT (run_id, id) DO UPDATE
+                 SET state = EXCLUDED.state, result = EXCLUDED.result, error = EXCLUDED.error,
+                     finished_at = now()",
+                &[
+                    &run,
+                    &(trial.id as i32),
+                    &trial.status.name(),
+                    &choices,
+                    &value,
+                    &trial.error,
+                ],
+            )
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    fn references(&self) -> Result<Vec<Trial>, StoreError> {
+        let Some(run) = self.run_id else {
+            return Ok(Vec::new());
+        };
+        let rows = self
+            .client()
+            .query(
+                "SELECT result FROM effnas_references WHERE run_id = $1 ORDER BY idx",
+                &[&run],
+            )
+            .map_err(store_err)?;
+        parse_results(rows, "a reference")
+    }
+
+    fn append_reference(&mut self, trial: &Trial) -> Result<(), StoreError> {
+        let run = self.run_id()?;
+        let value = serde_json::to_value(trial).expect("trials serialise");
+        self.client()
+            .execute(
+                "INSERT INTO effnas_references (run_id, idx, result)
+                 VALUES ($1, (SELECT count(*) FROM effnas_references WHERE run_id = $1), $2)",
+                &[&run, &value],
+            )
+            .map_err(store_err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,59 @@
+//! The run-directory store: a search's [`SearchDir`] (`config.json`,
+//! `trials.jsonl` with one trial per line synced as it finishes, `best.json`,
+//! `references.jsonl`). A torn last line, left by a process killed while writing,
+//! is cut off when the store opens.
+
+use std::path::Path;
+
+use runs::{RunsError, SearchDir, Trial};
+
+use super::{StoreError, TrialStore};
+
+pub struct RunDirStore {
+    dir: SearchDir,
+}
+
+impl RunDirStore {
+    /// Opens (creating if needed) a run directory, repairing a torn last line.
+    pub fn open(root: &Path) -> Result<RunDirStore, StoreError> {
+        std::fs::create_dir_all(root).map_err(|e| RunsError::io(root, e))?;
+        let dir = SearchDir::new(root);
+        dir.repair()?;
+        Ok(RunDirStore { dir })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.dir.root
+    }
+}
+
+impl TrialStore for RunDirStore {
+    fn config(&self) -> Result<Option<serde_json::Value>, StoreError> {
+        Ok(self.dir.config()?)
+    }
+
+    fn save_config(&mut self, config: &serde_json::Value) -> Result<(), StoreError> {
+        Ok(self.dir.save_config(config)?)
+    }
+
+    fn trials(&self) -> Result<Vec<Trial>, StoreError> {
+        Ok(self.dir.trials()?)
+    }
+
+    /// Appends the trial, then rewrites `best.json`.
+    fn append(&mut self, trial: &Trial) -> Result<(), StoreError> {
+        self.dir.append_trial(trial)?;
+        if let Some(best) = runs::trial::best(&self.dir.trials()?) {
+            self.dir.save_best(best)?;
+        }
+        Ok(())
+    }
+
+    fn references(&self) -> Result<Vec<Trial>, StoreError> {
+        Ok(self.dir.references()?)
+    }
+
+    fn append_reference(&mut self, trial: &Trial) -> Result<(), StoreError> {
+        Ok(self.dir.append_reference(trial)?)
+    }
+}

@@ -1,0 +1,261 @@
+//! The PostgreSQL store against a real server: the one `EFFNAS_TEST_POSTGRES` names
+//! (`.ci/run` starts one with `scripts/test-postgres.sh`). Without it these tests say
+//! so and pass: the README's test command must run on a machine with only Rust.
+
+use nas::store::postgres::{OpenError, SCHEMA_VERSION, connect};
+use nas::store::{Counts, PgStore, SharedStore, TrialStore};
+use runs::{Proposal, StepStats, Trial, TrialStatus};
+use space::Choices;
+
+fn server() -> Option<String> {
+    let url = std::env::var("EFFNAS_TEST_POSTGRES").ok();
+    if url.is_none() {
+        eprintln!("EFFNAS_TEST_POSTGRES is not set: no PostgreSQL server to test against");
+    }
+    url
+}
+
+/// A run name no other test (or earlier run of this one) uses.
+fn run_name(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{test}-{}-{nanos}", std::process::id())
+}
+
+fn trial(id: usize, status: TrialStatus) -> Trial {
+    Trial {
+        id,
+        status,
+        spec: space::presets::preset("efficientnetv2-b0").unwrap(),
+        key: format!("key-{id}"),
+        choices: Choices(vec![id, 1, 2]),
+        accuracy: (status == TrialStatus::Done).then_some(0.5 + id as f64 / 100.0),
+        step_ms: (status == TrialStatus::Done).then_some(StepStats {
+            median: 10.0 + id as f64,
+            min: 9.0,
+            max: 12.0,
+            iqr: 0.5,
+        }),
+        params: 1000 + id as u64,
+        macs: 2000,
+        memory_bytes: 3000,
+        reward: (status == TrialStatus::Done).then_some(0.4),
+        error: (status == TrialStatus::Failed).then(|| "diverged".to_string()),
+        step_time_s: 1.0,
+        train_s: 2.0,
+        total_s: 3.0,
+        seed: 7,
+        reference: None,
+    }
+}
+
+/// A proposal as a strategy makes one: spec and choices, no results.
+fn proposal(choices: Choices) -> Proposal {
+    Proposal {
+        choices,
+        ..trial(0, TrialStatus::Failed).proposal()
+    }
+}
+
+fn counts(pending: usize, running: usize, finished: usize) -> Counts {
+    Counts {
+        pending,
+        running,
+        finished,
+    }
+}
+
+#[test]
+fn a_search_round_trips_through_the_database() {
+    let Some(url) = server() else { return };
+    let name = run_name("round-trip");
+    let mut store = PgStore::open(&url, &name, false).unwrap();
+    assert_eq!(store.config().unwrap(), None);
+    assert!(store.trials().unwrap().is_empty());
+    let config = serde_json::json!({"budget": 3, "space": {"name": "paper"}});
+    store.save_config(&config).unwrap();
+    let trials = [
+        trial(0, TrialStatus::Done),
+        trial(1, TrialStatus::Failed),
+        trial(2, TrialStatus::Skipped),
+    ];
+    for t in &trials {
+        store.append(t).unwrap();
+    }
+    store
+        .append_reference(&trial(0, TrialStatus::Done))
+        .unwrap();
+    store
+        .append_reference(&trial(9, TrialStatus::Done))
+        .unwrap();
+
+    // Another process sees the same search, exactly.
+    let other = PgStore::open(&url, &name, true).unwrap();
+    assert_eq!(other.config().unwrap(), Some(config));
+    assert_eq!(other.trials().unwrap(), trials);
+    let references = other.references().unwrap();
+    assert_eq!(references.iter().map(|t| t.id).collect::<Vec<_>>(), [0, 9]);
+}
+
+#[test]
+fn a_run_that_does_not_exist_is_named() {
+    let Some(url) = server() else { return };
+    let name = run_name("missing");
+    match PgStore::open(&url, &name, true) {
+        Err(e @ OpenError::NoRun(_)) => assert!(e.to_string().contains(&name)),
+        other => panic!("expected NoRun, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn unreachable_servers_and_wrong_passwords_are_clear_errors_without_the_password() {
+    let Some(url) = server() else { return };
+    let wrong = url.replacen(":effnas@", ":not-the-password@", 1);
+    assert_ne!(
+        wrong, url,
+        "the test server's URL carries the password `effnas`"
+    );
+    let e = connect(&wrong).err().expect("a wrong password is refused");
+    let text = e.to_string();
+    assert!(matches!(e, OpenError::Connect { .. }), "{text}");
+    assert!(text.contains("password authentication failed"), "{text}");
+    assert!(!text.contains("not-the-password"), "{text}");
+
+    let e = connect("postgres://effnas:x@127.0.0.1:1/effnas")
+        .err()
+        .expect("nothing listens on port 1");
+    assert!(matches!(e, OpenError::Connect { .. }), "{e}");
+    assert!(e.to_string().contains("127.0.0.1:1"), "{e}");
+}
+
+#[test]
+fn a_schema_from_a_newer_version_is_refused() {
+    let Some(url) = server() else { return };
+    // A database of its own, so that the shared one keeps its schema.
+    let database = format!("effnas_newer_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {database}"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {database}"))
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let newer = format!("{base}/{database}");
+    let mut client = connect(&newer).unwrap();
+    let found: String = client
+        .query_one(
+            "SELECT value FROM effnas_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(found, SCHEMA_VERSION.to_string());
+    client
+        .execute(
+            "UPDATE effnas_meta SET value = '99' WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap();
+    drop(client);
+    let e = connect(&newer).err().expect("a newer schema is refused");
+    assert!(matches!(e, OpenError::NewerSchema { found: 99 }), "{e}");
+    assert!(e.to_string().contains("upgrade effnas"), "{e}");
+    admin
+        .batch_execute(&format!("DROP DATABASE {database}"))
+        .unwrap();
+}
+
+#[test]
+fn concurrent_workers_claim_each_trial_exactly_once() {
+    let Some(url) = server() else { return };
+    let name = run_name("claims");
+    let mut store = PgStore::open(&url, &name, false).unwrap();
+    store.save_config(&serde_json::json!({})).unwrap();
+    let proposals: Vec<Proposal> = (0..30).map(|i| proposal(Choices(vec![i]))).collect();
+    // The budget caps what is added.
+    assert_eq!(
+        store.propose(&proposals, 24).unwrap(),
+        (0..24).collect::<Vec<_>>()
+    );
+    assert!(store.propose(&proposals, 24).unwrap().is_empty());
+
+    let claimed = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for w in 0..4 {
+            let (url, name, claimed) = (&url, &name, &claimed);
+            scope.spawn(move || {
+                let mut store = PgStore::open(url, name, true).unwrap();
+                let worker = format!("worker-{w}");
+                store.register_worker(&worker, "cpu").unwrap();
+                while let Some(claim) = store.claim(&worker).unwrap() {
+                    let id = claim.proposal.id;
+                    assert_eq!(claim.proposal.choices, Choices(vec![id]));
+                    assert_eq!(claim.attempt, 1);
+                    assert!(store.heartbeat(&worker, id).unwrap());
+                    let done = trial(id, TrialStatus::Done);
+                    assert!(store.finish(&worker, &done).unwrap());
+                    claimed.lock().unwrap().push(id);
+                }
+            });
+        }
+    });
+    let mut claimed = claimed.into_inner().unwrap();
+    claimed.sort_unstable();
+    assert_eq!(claimed, (0..24).collect::<Vec<_>>());
+    assert_eq!(store.counts().unwrap(), counts(0, 0, 24));
+    assert_eq!(store.trials().unwrap().len(), 24);
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let workers = db
+        .query(
+            "SELECT w.name FROM effnas_workers w JOIN effnas_runs r ON r.id = w.run_id
+             WHERE r.name = $1 AND w.heartbeat_at >= w.started_at ORDER BY w.name",
+            &[&name],
+        )
+        .unwrap();
+    let workers: Vec<String> = workers.iter().map(|r| r.get(0)).collect();
+    assert_eq!(workers, ["worker-0", "worker-1", "worker-2", "worker-3"]);
+}
+
+#[test]
+fn a_trial_whose_worker_stops_heartbeating_is_retried_then_failed() {
+    let Some(url) = server() else { return };
+    let name = run_name("stale");
+    let mut store = PgStore::open(&url, &name, false).unwrap();
+    store.save_config(&serde_json::json!({})).unwrap();
+    store.propose(&[proposal(Choices(vec![5]))], 10).unwrap();
+
+    let first = store.claim("killed").unwrap().unwrap();
+    assert_eq!((first.proposal.id, first.attempt), (0, 1));
+    // Within the grace period nothing moves.
+    assert_eq!(store.requeue_stale(3600.0, 2).unwrap(), (0, 0));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(store.requeue_stale(0.01, 2).unwrap(), (1, 0));
+    // The stopped worker's late result is not taken.
+    assert!(!store.heartbeat("killed", 0).unwrap());
+    assert!(
+        !store
+            .finish("killed", &trial(0, TrialStatus::Done))
+            .unwrap()
+    );
+
+    let second = store.claim("second").unwrap().unwrap();
+    assert_eq!((second.proposal.id, second.attempt), (0, 2));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(store.requeue_stale(0.01, 2).unwrap(), (0, 1));
+    assert_eq!(store.counts().unwrap(), counts(0, 0, 1));
+    assert!(store.claim("third").unwrap().is_none());
+    // The failed trial is recorded as the proposal with the reason.
+    let failed = &store.trials().unwrap()[0];
+    assert_eq!(failed.status, TrialStatus::Failed);
+    assert_eq!(failed.choices, Choices(vec![5]));
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("stopped heartbeating 2 times")
+    );
+}

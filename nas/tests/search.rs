@@ -1,0 +1,243 @@
+//! The search end to end: a tiny search runs in seconds, strategies beat random
+//! search where they should, and the search loop keeps its promises.
+
+use candle_core::Device;
+use models::ops::OpSet;
+use nas::store::{RunDirStore, TrialStore};
+use nas::strategy::{Observation, StrategyKind};
+use nas::{EvaluatorConfig, Reward, SearchConfig, Timing, run_search};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use runs::{Trial, TrialStatus};
+use space::SearchSpace;
+use space::spaces::builtin_space;
+use train::data::{Splits, embedded_fashion_mnist};
+use train::{LrDecay, OptimizerKind, Progressive, TrainConfig};
+
+/// Two small stages over 12–16 px grey images.
+pub fn tiny_space() -> SearchSpace {
+    SearchSpace::from_json(include_str!("../../tests/fixtures/tiny-space.json")).unwrap()
+}
+
+fn data() -> Splits {
+    embedded_fashion_mnist().unwrap().truncated(256, 64)
+}
+
+fn config(budget: usize, strategy: StrategyKind) -> SearchConfig {
+    let mut proxy = TrainConfig::paper(1, 32, Progressive::fixed(16, 0.1, 0.0, 0.0));
+    proxy.optimizer = OptimizerKind::AdamW;
+    proxy.lr.lr = 0.004;
+    proxy.lr.decay = LrDecay::Cosine;
+    proxy.ema_decay = None;
+    proxy.log_every = 0;
+    SearchConfig {
+        space: tiny_space(),
+        strategy,
+        budget,
+        time_budget_s: None,
+        seed: 1,
+        data: None,
+        reference: "tiny".into(),
+        evaluator: EvaluatorConfig {
+            timing: Timing {
+                batch: 2,
+                size: 16,
+                steps: 1,
+                warmup: 0,
+            },
+            memory_cap_bytes: 1 << 30,
+            proxy,
+            reward: Reward {
+                w: -0.07,
+                v: -0.05,
+                reference_step_ms: 10.0,
+                reference_params: 20_000,
+            },
+        },
+        workers: 1,
+        references: Vec::new(),
+        sharing: Default::default(),
+    }
+}
+
+/// The id of the trial with the highest reward.
+fn best_id(trials: &[Trial]) -> Option<usize> {
+    trials
+        .iter()
+        .filter(|t| t.reward.is_some())
+        .max_by(|a, b| a.reward.unwrap().total_cmp(&b.reward.unwrap()))
+        .map(|t| t.id)
+}
+
+#[test]
+fn a_tiny_search_runs_end_to_end() {
+    let dir = std::env::temp_dir().join(format!("effnas-search-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = RunDirStore::open(&dir).unwrap();
+    let trials = run_search(
+        &mut store,
+        &config(3, StrategyKind::Random),
+        &data(),
+        &[Device::Cpu],
+        OpSet::Fast,
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!(trials.len(), 3);
+    for t in &trials {
+        assert_eq!(t.status, TrialStatus::Done, "{:?}", t.error);
+        let (acc, step) = (t.accuracy.unwrap(), t.step_ms.as_ref().unwrap().median);
+        assert!((0.0..=1.0).contains(&acc) && step > 0.0);
+        let expected = acc * (step / 10.0).powf(-0.07) * (t.params as f64 / 20_000.0).powf(-0.05);
+        assert!((t.reward.unwrap() - expected).abs() < 1e-12);
+    }
+    // Distinct networks, all recorded, the best saved.
+    let keys: std::collections::HashSet<_> = trials.iter().map(|t| &t.key).collect();
+    assert_eq!(keys.len(), 3);
+    assert_eq!(store.trials().unwrap(), trials);
+    assert!(dir.join("best.json").exists());
+    assert!(!reports::table::front_trials(&trials, &reports::table::ACC_TIME).is_empty());
+
+    // Extending the budget continues the same store without repeating anything.
+    let more = run_search(
+        &mut store,
+        &config(5, StrategyKind::Random),
+        &data(),
+        &[Device::Cpu],
+        OpSet::Fast,
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!(more.len(), 5);
+    assert_eq!(more[..3], trials[..]);
+    let keys: std::collections::HashSet<_> = more.iter().map(|t| &t.key).collect();
+    assert_eq!(keys.len(), 5);
+
+    // Reports read what the search wrote, field for field.
+    let run = reports::SearchRun::load(&dir).unwrap();
+    assert_eq!(run.trials.len(), 5);
+    for (read, written) in run.trials.iter().zip(&more) {
+        assert_eq!(read.id, written.id);
+        assert_eq!(read.spec, written.spec);
+        assert_eq!(
+            (read.accuracy, read.reward),
+            (written.accuracy, written.reward)
+        );
+        assert_eq!(
+            read.step_median(),
+            written.step_ms.as_ref().map(|s| s.median)
+        );
+    }
+    assert_eq!(run.best().map(|t| t.id), best_id(&more));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Several devices mean several workers: each trial is evaluated once, on one of them.
+/// (Two CPU devices stand in for two GPUs.)
+#[test]
+fn workers_on_several_devices_share_the_budget_without_repeating_a_trial() {
+    let dir = std::env::temp_dir().join(format!("effnas-search-workers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = RunDirStore::open(&dir).unwrap();
+    let mut c = config(4, StrategyKind::Random);
+    c.workers = 2;
+    let devices = [Device::Cpu, Device::Cpu];
+    let trials = run_search(&mut store, &c, &data(), &devices, OpSet::Fast, &|_| {}).unwrap();
+    assert_eq!(
+        trials.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    assert!(
+        trials.iter().all(|t| t.status == TrialStatus::Done),
+        "{trials:?}"
+    );
+    let keys: std::collections::HashSet<_> = trials.iter().map(|t| &t.key).collect();
+    assert_eq!(keys.len(), 4);
+    assert_eq!(store.trials().unwrap().len(), 4);
+    assert!(run_search(&mut store, &c, &data(), &[], OpSet::Fast, &|_| {}).is_err());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn candidates_over_the_memory_cap_are_skipped_not_trained() {
+    let dir = std::env::temp_dir().join(format!("effnas-search-cap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = RunDirStore::open(&dir).unwrap();
+    let mut c = config(2, StrategyKind::Random);
+    c.evaluator.memory_cap_bytes = 1024;
+    let trials = run_search(
+        &mut store,
+        &c,
+        &data(),
+        &[Device::Cpu],
+        OpSet::Fast,
+        &|_| {},
+    )
+    .unwrap();
+    assert!(
+        trials.iter().all(
+            |t| t.status == TrialStatus::Skipped && t.error.as_deref().unwrap().contains("cap")
+        )
+    );
+    assert!(trials.iter().all(|t| t.train_s == 0.0));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A synthetic objective over the paper's space: the share of choices that match
+/// a hidden target, so better strategies find higher rewards sooner.
+fn synthetic_run(kind: StrategyKind, seed: u64, proposals: usize) -> (f64, f64) {
+    let space = builtin_space("paper").unwrap();
+    let target = space.sample(&mut StdRng::seed_from_u64(999));
+    let reward = |c: &space::Choices| {
+        c.0.iter().zip(&target.0).filter(|(a, b)| a == b).count() as f64 / c.0.len() as f64
+    };
+    let mut strategy = kind.build(&space);
+    let mut history: Vec<Observation> = Vec::new();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut best: f64 = 0.0;
+    for _ in 0..proposals {
+        let choices = strategy.propose(&space, &history, &mut rng);
+        let r = reward(&choices);
+        best = best.max(r);
+        let o = Observation {
+            choices,
+            reward: Some(r),
+        };
+        strategy.observe(&space, &o);
+        history.push(o);
+    }
+    let late = history[proposals - 50..]
+        .iter()
+        .map(|o| o.reward.unwrap())
+        .sum::<f64>()
+        / 50.0;
+    (best, late)
+}
+
+#[test]
+fn evolution_and_the_controller_beat_random_on_a_synthetic_objective() {
+    let mean = |kind, which: fn((f64, f64)) -> f64| {
+        (0..5)
+            .map(|s| which(synthetic_run(kind, s, 400)))
+            .sum::<f64>()
+            / 5.0
+    };
+    let best = |p: (f64, f64)| p.0;
+    let late = |p: (f64, f64)| p.1;
+    let (random_best, random_late) = (
+        mean(StrategyKind::Random, best),
+        mean(StrategyKind::Random, late),
+    );
+    let (evolution_best, controller_late) = (
+        mean(StrategyKind::Evolution, best),
+        mean(StrategyKind::Reinforce, late),
+    );
+    assert!(
+        evolution_best > random_best + 0.1,
+        "evolution best {evolution_best} vs random {random_best}"
+    );
+    assert!(
+        controller_late > random_late + 0.1,
+        "controller late mean {controller_late} vs random {random_late}"
+    );
+}

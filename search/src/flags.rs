@@ -1,0 +1,109 @@
+//! Flags that several commands take, declared once.
+
+use std::path::PathBuf;
+
+use candle_core::Device;
+use clap::Args;
+use models::ops::OpSet;
+
+use crate::failure::Failure;
+
+/// `--device`.
+#[derive(Args, Clone, Debug)]
+pub struct DeviceArg {
+    /// Where to train and time: `cpu`, `cuda` (GPU 0) or `cuda:N`. A search
+    /// takes several, separated by commas (`cuda:0,cuda:1`), one worker each.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl DeviceArg {
+    /// The one device named (a list is refused).
+    pub fn open(&self) -> Result<Device, Failure> {
+        models::parse_device(&self.device).map_err(Failure::bad_input)
+    }
+
+    /// How many devices the list names.
+    pub fn count(&self) -> usize {
+        self.device.split(',').count()
+    }
+
+    /// One handle per worker, in turn over the list (see `models::open_for_workers`).
+    pub fn open_for_workers(&self, workers: usize) -> Result<Vec<Device>, Failure> {
+        models::open_for_workers(&self.device, workers).map_err(Failure::bad_input)
+    }
+}
+
+/// `--ops`.
+#[derive(Args, Clone, Copy, Debug)]
+pub struct OpsArg {
+    /// `fast` (our kernels) or `stock` (candle-nn's layers, for comparison).
+    #[arg(long, default_value = "fast")]
+    pub ops: OpSet,
+}
+
+/// `--seed`.
+#[derive(Args, Clone, Copy, Debug)]
+pub struct SeedArg {
+    /// Seed of every random choice (weights, data order, augmentation, proposals).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// `--data`.
+#[derive(Args, Clone, Debug)]
+pub struct DataArg {
+    /// `embedded` (the Fashion-MNIST subset built in), `fashion-mnist` (the full
+    /// set in /usr/share/datasets/fashion-mnist), or a directory of IDX files,
+    /// CIFAR binaries or class folders of images. Without it, `train` uses the full
+    /// Fashion-MNIST when installed and the embedded subset otherwise; searches
+    /// and reproductions use the embedded subset.
+    #[arg(long)]
+    pub data: Option<String>,
+}
+
+/// `--store` and `--run` of a search kept in PostgreSQL.
+#[derive(Args, Clone, Debug)]
+pub struct SharedRunArgs {
+    /// The database: `postgres://user:password@host:port/database`.
+    #[arg(long, value_name = "URL")]
+    pub store: String,
+    /// The search, as named when it was started (`search --store … --run NAME`).
+    #[arg(long, value_name = "NAME")]
+    pub run: String,
+}
+
+/// Where a command's costs are computed: image size and training batch.
+#[derive(Args)]
+pub struct CostArgs {
+    /// Image size in pixels for MACs and memory [default: the spec's or space's own].
+    #[arg(long, value_name = "PX")]
+    pub size: Option<usize>,
+    /// Batch size for the training-memory estimate.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+}
+
+/// `runs/<kind>-<date>-<time>` (UTC): where a run goes when no `--out` is given.
+pub fn default_out(kind: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    PathBuf::from("runs").join(format!(
+        "{kind}-{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    ))
+}

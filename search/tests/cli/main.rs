@@ -1,0 +1,10 @@
+//! The `search` binary end to end, by theme: outputs others depend on, and exit
+//! code 2 with a named problem for every kind of bad input.
+
+mod common;
+
+mod architectures;
+mod measuring;
+mod reproducing;
+mod searching;
+mod sharing;

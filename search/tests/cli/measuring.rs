@@ -1,0 +1,96 @@
+//! Measuring ops and training steps: `check-ops` and `bench-step`.
+
+use crate::common::*;
+
+#[test]
+fn check_ops_passes_on_the_cpu_and_bad_devices_are_named() {
+    let out = search(&["check-ops", "--json", "--batch", "2"]);
+    let report = json(&out);
+    assert_eq!(report["passed"], true);
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 17);
+    for c in checks {
+        assert!(c["worst"].as_f64().unwrap() <= 1e-3, "{c}");
+    }
+    assert!(
+        checks[16]["check"]
+            .as_str()
+            .unwrap()
+            .contains("training pass")
+    );
+    // A GPU that this build or machine cannot open is bad input, named.
+    bad_input(&search(&["check-ops", "--device", "cuda:0"]), "cuda:0");
+    bad_input(&search(&["check-ops", "--tolerance", "0"]), "--tolerance");
+    bad_input(&search(&["check-ops", "--batch", "1"]), "--batch");
+    bad_input(&search(&["check-ops", "--size", "32"]), "--size");
+    bad_input(
+        &search(&["bench-op", "--op", "dwconv", "--device", "tpu"]),
+        "unknown device `tpu`",
+    );
+    bad_input(&search(&["--device", "cpu,gpu"]), "unknown device `gpu`");
+}
+
+#[test]
+fn bench_step_times_real_training_steps() {
+    let dir = scratch("bench");
+    let spec = dir.join("tiny.json");
+    std::fs::write(
+        &spec,
+        r#"{"name": "tiny", "input_channels": 1, "stem_channels": 8, "stem_stride": 1,
+            "stages": ["r1_k3_s1_e1_i8_o8_c1", "r2_k3_s2_e4_i8_o16_se0.25"],
+            "head_channels": 32, "classes": 4, "dropout": 0.1, "survival_prob": 0.9,
+            "train_size": 16, "eval_size": 16}"#,
+    )
+    .unwrap();
+    let path = spec.to_str().unwrap();
+    let args = [
+        "bench-step",
+        "--arch",
+        path,
+        "--batch",
+        "3",
+        "--size",
+        "16",
+        "--steps",
+        "3",
+        "--json",
+    ];
+    let v = json(&search(&args));
+    let (median, min, max) = (
+        v["step_ms_median"].as_f64().unwrap(),
+        v["step_ms_min"].as_f64().unwrap(),
+        v["step_ms_max"].as_f64().unwrap(),
+    );
+    assert!(0.0 < min && min <= median && median <= max, "{v}");
+    assert_eq!(v["step_ms"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["params"],
+        space::ArchSpec::from_json(&std::fs::read_to_string(&spec).unwrap())
+            .unwrap()
+            .param_count()
+    );
+    assert!(v["peak_rss_bytes"].as_u64().unwrap() > 0);
+
+    bad_input(
+        &search(&["bench-step", "--arch", path, "--size", "1"]),
+        "too small",
+    );
+    bad_input(
+        &search(&["bench-step", "--arch", path, "--size", "16", "--batch", "0"]),
+        "--batch",
+    );
+    bad_input(
+        &search(&[
+            "bench-step",
+            "--arch",
+            path,
+            "--size",
+            "16",
+            "--device",
+            "tpu",
+        ]),
+        "unknown device",
+    );
+    bad_input(&search(&["bench-step", "--arch", path]), "--size");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,126 @@
+//! A search in a run directory: killed and resumed with nothing lost, and bad
+//! input refused.
+
+use std::process::Command;
+
+use crate::common::*;
+
+#[test]
+fn a_killed_search_resumes_with_nothing_lost_or_evaluated_twice() {
+    let dir = scratch("resume");
+    let out = dir.join("run");
+    let args = tiny_search(&out, "4");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_search"))
+        .args(&args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while trial_lines(&out).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no trial finished in time"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL: whatever was in flight is lost
+    child.wait().unwrap();
+    let before = trial_lines(&out);
+    assert!(!before.is_empty());
+    // A write torn by the kill is tolerated.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(out.join("trials.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"id\": 7, \"status\": \"do").unwrap();
+    drop(f);
+
+    let resumed = search(&["--out", out.to_str().unwrap(), "--resume", "--budget", "4"]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let after = trial_lines(&out);
+    assert_eq!(after.len(), 4);
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "finished trials were changed"
+    );
+    let trials: Vec<serde_json::Value> = after
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: std::collections::HashSet<_> =
+        trials.iter().map(|t| t["id"].as_u64().unwrap()).collect();
+    let keys: std::collections::HashSet<_> = trials
+        .iter()
+        .map(|t| t["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        (ids.len(), keys.len()),
+        (4, 4),
+        "a trial was evaluated twice"
+    );
+
+    // The reference network was evaluated once, not again on resuming, and the
+    // report written at the end shows it beside the trials.
+    let references = std::fs::read_to_string(out.join("references.jsonl")).unwrap();
+    assert_eq!(references.lines().count(), 1);
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(html.contains("tiny-reference") && html.contains("4 trials"));
+    let report = search(&["report", out.to_str().unwrap()]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    assert!(stdout(&report).contains("index.html"));
+    bad_input(
+        &search(&["report", dir.to_str().unwrap()]),
+        "not a run directory",
+    );
+
+    // The best trial exports as a valid spec.
+    let exported = search(&["export", out.to_str().unwrap(), "best"]);
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    space::ArchSpec::from_json(&stdout(&exported))
+        .unwrap()
+        .validate()
+        .unwrap();
+    bad_input(
+        &search(&["export", out.to_str().unwrap(), "99"]),
+        "no trial #99",
+    );
+    // Starting over in the same directory would lose it: refused.
+    bad_input(
+        &search(&args.iter().map(String::as_str).collect::<Vec<_>>()),
+        "already holds a search",
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_search_input_exits_with_code_2() {
+    let dir = scratch("search-bad");
+    let broken = dir.join("space.json");
+    std::fs::write(&broken, tiny_space().replace("[3, 5]", "[4]")).unwrap();
+    let broken = broken.to_str().unwrap();
+    bad_input(
+        &search(&["--space", broken, "--out", dir.join("a").to_str().unwrap()]),
+        "stages[0].kernels",
+    );
+    bad_input(&search(&["--strategy", "genetic"]), "invalid value");
+    bad_input(&search(&["--budget", "0"]), "--budget");
+    bad_input(&search(&["--resume"]), "--out");
+    bad_input(
+        &search(&["--out", dir.join("none").to_str().unwrap(), "--resume"]),
+        "holds no search",
+    );
+    bad_input(&search(&["--space", "nowhere"]), "neither a built-in space");
+    bad_input(
+        &search(&[
+            "--data",
+            "/nonexistent",
+            "--out",
+            dir.join("b").to_str().unwrap(),
+            "--space",
+            broken,
+        ]),
+        "stages[0].kernels",
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,253 @@
+//! A search shared through PostgreSQL: starter, workers, coordinator, pull; each
+//! test needs the server `EFFNAS_TEST_POSTGRES` names (`.ci/run` starts one).
+
+use std::process::Command;
+
+use crate::common::*;
+
+/// A search in PostgreSQL with three processes (the one that starts it and two
+/// `search worker`s); one worker is killed with SIGKILL while it holds a trial. The
+/// budget is still finished, every trial exactly once, and the killed one retried.
+/// Needs the server `EFFNAS_TEST_POSTGRES` names (`.ci/run` starts one).
+#[test]
+fn a_shared_search_survives_a_killed_worker() {
+    let Ok(url) = std::env::var("EFFNAS_TEST_POSTGRES") else {
+        eprintln!("EFFNAS_TEST_POSTGRES is not set: no PostgreSQL server to test against");
+        return;
+    };
+    let dir = scratch("shared");
+    let name = format!("cli-shared-{}", std::process::id());
+    let mut args = tiny_search(&dir.join("unused"), "6");
+    let out = args.iter().position(|a| a == "--out").unwrap();
+    args.drain(out..out + 2);
+    args.extend(
+        [
+            "--store",
+            &url,
+            "--run",
+            &name,
+            "--heartbeat",
+            "0.2",
+            "--grace",
+            "1",
+        ]
+        .map(String::from),
+    );
+    let starter = Command::new(env!("CARGO_BIN_EXE_search"))
+        .args(&args)
+        .stderr(std::fs::File::create(dir.join("starter.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let worker = |id: &str| {
+        Command::new(env!("CARGO_BIN_EXE_search"))
+            .args(["worker", "--store", &url, "--run", &name, "--name", id])
+            .stderr(std::fs::File::create(dir.join(format!("{id}.log"))).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    // On a fresh server the schema appears with the first process; make it now.
+    let mut db = nas::store::postgres::connect(&url).unwrap();
+    let run_exists = |db: &mut postgres::Client| {
+        db.query_opt("SELECT 1 FROM effnas_runs WHERE name = $1", &[&name])
+            .unwrap()
+            .is_some()
+    };
+    let started = std::time::Instant::now();
+    while !run_exists(&mut db) {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the search never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut doomed = worker("doomed");
+    let mut survivor = worker("survivor");
+    // A coordinator too: it keeps proposals queued, the workers add their own.
+    let mut coordinator = Command::new(env!("CARGO_BIN_EXE_search"))
+        .args(["coordinate", "--store", &url, "--run", &name])
+        .stderr(std::fs::File::create(dir.join("coordinator.log")).unwrap())
+        .spawn()
+        .unwrap();
+    // Kill the doomed worker while it holds a trial.
+    let held = loop {
+        let row = db
+            .query_opt(
+                "SELECT t.id FROM effnas_trials t JOIN effnas_runs r ON r.id = t.run_id
+                 WHERE r.name = $1 AND t.worker = 'doomed' AND t.state = 'running'",
+                &[&name],
+            )
+            .unwrap();
+        if let Some(row) = row {
+            break row.get::<_, i32>(0);
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the doomed worker never claimed a trial"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    doomed.kill().unwrap(); // SIGKILL
+    doomed.wait().unwrap();
+    let log = |id: &str| std::fs::read_to_string(dir.join(format!("{id}.log"))).unwrap();
+    assert!(survivor.wait().unwrap().success(), "{}", log("survivor"));
+    let mut starter = starter;
+    assert!(starter.wait().unwrap().success(), "{}", log("starter"));
+    assert!(
+        coordinator.wait().unwrap().success(),
+        "{}",
+        log("coordinator")
+    );
+
+    let rows = db
+        .query(
+            "SELECT t.id, t.state, t.attempts FROM effnas_trials t JOIN effnas_runs r ON r.id = t.run_id
+             WHERE r.name = $1 ORDER BY t.id",
+            &[&name],
+        )
+        .unwrap();
+    let ids: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(ids, (0..6).collect::<Vec<_>>());
+    for r in &rows {
+        let state: String = r.get(1);
+        assert!(
+            ["done", "failed", "skipped"].contains(&state.as_str()),
+            "{state}"
+        );
+    }
+    let attempts: i32 = rows
+        .iter()
+        .find(|r| r.get::<_, i32>(0) == held)
+        .unwrap()
+        .get(2);
+    assert_eq!(attempts, 2, "the killed worker's trial is retried once");
+
+    // Pulled into a run directory, it reports like any run.
+    let pulled = dir.join("pulled");
+    let pull = |out: &std::path::Path| {
+        search(&[
+            "pull",
+            "--store",
+            &url,
+            "--run",
+            &name,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let out = pull(&pulled);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(trial_lines(&pulled).len(), 6);
+    let out = search(&["report", pulled.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(pulled.join("report/index.html").exists());
+    bad_input(&pull(&pulled), "not empty");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Unreachable servers, wrong passwords and searches that are not there: exit 2, a
+/// message naming the problem, and nothing written.
+#[test]
+fn shared_search_bad_input_exits_with_code_2() {
+    let Ok(url) = std::env::var("EFFNAS_TEST_POSTGRES") else {
+        eprintln!("EFFNAS_TEST_POSTGRES is not set: no PostgreSQL server to test against");
+        return;
+    };
+    let nowhere = "postgres://effnas:effnas@127.0.0.1:1/effnas";
+    bad_input(
+        &search(&["worker", "--store", nowhere, "--run", "x"]),
+        "cannot connect to postgres://effnas:***@127.0.0.1:1",
+    );
+    let wrong = url.replacen(":effnas@", ":wrong@", 1);
+    let out = search(&["worker", "--store", &wrong, "--run", "x"]);
+    bad_input(&out, "password authentication failed");
+    assert!(
+        !stderr(&out).contains(":wrong@"),
+        "the password is not printed"
+    );
+    let missing = format!("missing-{}", std::process::id());
+    for command in ["worker", "coordinate"] {
+        bad_input(
+            &search(&[command, "--store", &url, "--run", &missing]),
+            "no search named",
+        );
+    }
+    let dir = scratch("pull-missing");
+    let out_dir = dir.join("out");
+    let out_arg = out_dir.to_str().unwrap();
+    bad_input(
+        &search(&["pull", "--store", &url, "--run", &missing, "--out", out_arg]),
+        "no search named",
+    );
+    assert!(!out_dir.exists(), "nothing written");
+    bad_input(&search(&["--store", &url]), "--run");
+    bad_input(
+        &search(&["--store", &url, "--run", &missing, "--resume"]),
+        "no search named",
+    );
+    let mut db = nas::store::postgres::connect(&url).unwrap(); // after the commands
+    let runs = db
+        .query("SELECT 1 FROM effnas_runs WHERE name = $1", &[&missing])
+        .unwrap();
+    assert!(runs.is_empty(), "no search was created");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// REINFORCE's workers only evaluate: `search coordinate` proposes for them.
+#[test]
+fn a_shared_reinforce_search_is_fed_by_its_coordinator() {
+    let Ok(url) = std::env::var("EFFNAS_TEST_POSTGRES") else {
+        eprintln!("EFFNAS_TEST_POSTGRES is not set: no PostgreSQL server to test against");
+        return;
+    };
+    let dir = scratch("shared-reinforce");
+    let name = format!("cli-reinforce-{}", std::process::id());
+    let mut args = tiny_search(&dir.join("unused"), "3");
+    let out = args.iter().position(|a| a == "--out").unwrap();
+    args.drain(out..out + 2);
+    args.extend(["--store", &url, "--run", &name, "--strategy", "reinforce"].map(String::from));
+    let starter = Command::new(env!("CARGO_BIN_EXE_search"))
+        .args(&args)
+        .stderr(std::fs::File::create(dir.join("starter.log")).unwrap())
+        .spawn()
+        .unwrap();
+    // The coordinator may start before the search exists: it is refused, and retried.
+    let started = std::time::Instant::now();
+    let coordinated = loop {
+        let out = search(&[
+            "coordinate",
+            "--store",
+            &url,
+            "--run",
+            &name,
+            "--queue",
+            "1",
+        ]);
+        if out.status.success() {
+            break out;
+        }
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(started.elapsed().as_secs() < 60, "{}", stderr(&out));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        stderr(&coordinated).contains("3 proposals made here"),
+        "{}",
+        stderr(&coordinated)
+    );
+    let mut starter = starter;
+    let log = std::fs::read_to_string(dir.join("starter.log")).unwrap_or_default();
+    assert!(starter.wait().unwrap().success(), "{log}");
+    let pulled = dir.join("pulled");
+    let out = search(&[
+        "pull",
+        "--store",
+        &url,
+        "--run",
+        &name,
+        "--out",
+        pulled.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(trial_lines(&pulled).len(), 3);
+    std::fs::remove_dir_all(dir).unwrap();
+}
