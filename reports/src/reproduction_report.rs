@@ -55,6 +55,41 @@ fn step_batch(search: Option<&SearchRun>) -> Option<f64> {
         .and_then(Value::as_f64)
 }
 
+/// One Table 3 variant: its costs, its step time against its unfused backbone's,
+/// images/s and proxy accuracy.
+fn fused_row(run: &ReproductionRun, t: &Trial, batch: Option<f64>) -> Vec<String> {
+    let base = run.fused.iter().find(|b| {
+        backbone_of(&b.spec.name) == backbone_of(&t.spec.name) && fused_label(&b.spec) == "none"
+    });
+    let ratio = match (t.step_median(), base.and_then(Trial::step_median)) {
+        (Some(s), Some(b)) => format!("{:.2}×", s / b),
+        _ => "-".into(),
+    };
+    let images = match (t.step_median(), batch) {
+        (Some(s), Some(b)) => format!("{:.1}", b * 1000.0 / s),
+        _ => "-".into(),
+    };
+    vec![
+        backbone_of(&t.spec.name).to_string(),
+        fused_label(&t.spec),
+        thousands(t.params),
+        si(t.macs),
+        ms(t.step_median()),
+        ratio,
+        images,
+        pct(t.accuracy),
+        if t.is_done() {
+            String::new()
+        } else {
+            format!(
+                "{}: {}",
+                t.status.name(),
+                t.error.clone().unwrap_or_default()
+            )
+        },
+    ]
+}
+
 fn fused_section(run: &ReproductionRun, doc: &mut Document) {
     let search = run.search.as_ref();
     let timing = |k: &str| text(search.and_then(|s| s.setting(&format!("/evaluator/timing/{k}"))));
@@ -87,39 +122,7 @@ fn fused_section(run: &ReproductionRun, doc: &mut Document) {
     });
     let rows = fused
         .into_iter()
-        .map(|t| {
-            let base = run.fused.iter().find(|b| {
-                backbone_of(&b.spec.name) == backbone_of(&t.spec.name)
-                    && fused_label(&b.spec) == "none"
-            });
-            let ratio = match (t.step_median(), base.and_then(Trial::step_median)) {
-                (Some(s), Some(b)) => format!("{:.2}×", s / b),
-                _ => "-".into(),
-            };
-            let images = match (t.step_median(), batch) {
-                (Some(s), Some(b)) => format!("{:.1}", b * 1000.0 / s),
-                _ => "-".into(),
-            };
-            vec![
-                backbone_of(&t.spec.name).to_string(),
-                fused_label(&t.spec),
-                thousands(t.params),
-                si(t.macs),
-                ms(t.step_median()),
-                ratio,
-                images,
-                pct(t.accuracy),
-                if t.is_done() {
-                    String::new()
-                } else {
-                    format!(
-                        "{}: {}",
-                        t.status.name(),
-                        t.error.clone().unwrap_or_default()
-                    )
-                },
-            ]
-        })
+        .map(|t| fused_row(run, t, batch))
         .collect();
     doc.table(
         &[

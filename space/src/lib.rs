@@ -18,6 +18,7 @@ pub mod rounding;
 pub mod scaler;
 pub mod search_space;
 pub mod spaces;
+mod stage_json;
 pub mod validate;
 
 pub use analytics::{Analysis, PartCost, analyze};

@@ -115,62 +115,64 @@ fn check(
     }
 }
 
-/// Scales `base` by `config`; see the module documentation for the rule.
-pub fn scale(base: &ArchSpec, config: &ScaleConfig) -> Result<ArchSpec, ScaleError> {
-    base.validate().map_err(ScaleError::Base)?;
-    check(
-        "width",
-        config.width,
-        config.width > 0.0,
-        "a positive number",
-    )?;
-    check(
-        "depth",
-        config.depth,
-        config.depth >= 1.0,
-        "at least 1: the scaler adds layers",
-    )?;
-    check(
-        "resolution",
-        config.resolution,
-        config.resolution > 0.0,
-        "a positive number",
-    )?;
-    check(
-        "later_bias",
-        config.later_bias,
-        config.later_bias >= 0.0,
-        "0 or more",
-    )?;
-    check(
-        "max_size",
-        config.max_size as f64,
-        config.max_size > 0,
-        "a positive size in pixels",
-    )?;
-    if let Some(tail) = config.tail {
+impl ScaleConfig {
+    /// Checks every setting against its allowed range, naming the first one out of it.
+    fn validate(&self) -> Result<(), ScaleError> {
+        check("width", self.width, self.width > 0.0, "a positive number")?;
         check(
-            "tail.channel_ratio",
-            tail.channel_ratio,
-            tail.channel_ratio > 0.0,
+            "depth",
+            self.depth,
+            self.depth >= 1.0,
+            "at least 1: the scaler adds layers",
+        )?;
+        check(
+            "resolution",
+            self.resolution,
+            self.resolution > 0.0,
             "a positive number",
         )?;
         check(
-            "tail.depth_share",
-            tail.depth_share,
-            tail.depth_share > 0.0 && tail.depth_share < 1.0,
-            "between 0 and 1",
+            "later_bias",
+            self.later_bias,
+            self.later_bias >= 0.0,
+            "0 or more",
         )?;
-    }
-    if let Some(dropout) = config.dropout {
         check(
-            "dropout",
-            dropout,
-            (0.0..1.0).contains(&dropout),
-            "in [0, 1)",
+            "max_size",
+            self.max_size as f64,
+            self.max_size > 0,
+            "a positive size in pixels",
         )?;
+        if let Some(tail) = self.tail {
+            check(
+                "tail.channel_ratio",
+                tail.channel_ratio,
+                tail.channel_ratio > 0.0,
+                "a positive number",
+            )?;
+            check(
+                "tail.depth_share",
+                tail.depth_share,
+                tail.depth_share > 0.0 && tail.depth_share < 1.0,
+                "between 0 and 1",
+            )?;
+        }
+        if let Some(dropout) = self.dropout {
+            check(
+                "dropout",
+                dropout,
+                (0.0..1.0).contains(&dropout),
+                "in [0, 1)",
+            )?;
+        }
+        Ok(())
     }
+}
 
+/// Scales `base` by `config`; see the module documentation for the rule.
+pub fn scale(base: &ArchSpec, config: &ScaleConfig) -> Result<ArchSpec, ScaleError> {
+    base.validate().map_err(ScaleError::Base)?;
+    config.validate()?;
     let filters = |c| round_filters(c, config.width, Rounding::V2);
     let base_layers = base.num_blocks();
     let total = (config.depth * base_layers as f64).ceil() as usize;

@@ -64,6 +64,66 @@ impl StageChoices {
     fn out_channels_for(&self, width: f64) -> usize {
         round_filters(self.out_channels, width, Rounding::V2)
     }
+
+    /// Checks that every option of the stage is buildable; a problem comes with the
+    /// field it is in.
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        for (field, n) in STAGE_DIMENSIONS.iter().zip(self.options()) {
+            if n == 0 {
+                return Err((field, "needs at least one option".into()));
+            }
+        }
+        let [low, high] = self.repeats;
+        if low > high {
+            return Err(("repeats", format!("min {low} is above max {high}")));
+        }
+        if high > MAX_REPEATS {
+            return Err(("repeats", format!("max {high} is above {MAX_REPEATS}")));
+        }
+        if !SUPPORTED_STRIDES.contains(&self.stride) {
+            let why = format!("stride {} is not supported (use 1 or 2)", self.stride);
+            return Err(("stride", why));
+        }
+        if let Some(k) = self.kernels.iter().find(|k| !SUPPORTED_KERNELS.contains(k)) {
+            let why = format!("kernel {k} is not supported (use 1, 3, 5 or 7)");
+            return Err(("kernels", why));
+        }
+        if self.expand_ratios.contains(&0) {
+            let why = "expansion ratios must be at least 1".into();
+            return Err(("expand_ratios", why));
+        }
+        let in_range = |r: &&f64| **r > 0.0 && **r <= 1.0;
+        if let Some(r) = self.se_ratios.iter().flatten().find(|r| !in_range(r)) {
+            let why = format!("{r} is outside (0, 1]; use null for no SE");
+            return Err(("se_ratios", why));
+        }
+        let positive = |w: &&f64| w.is_finite() && **w > 0.0;
+        if let Some(w) = self.width_multipliers.iter().find(|w| !positive(w)) {
+            let why = format!("{w} is not a positive number");
+            return Err(("width_multipliers", why));
+        }
+        let widest = self
+            .width_multipliers
+            .iter()
+            .map(|&w| self.out_channels_for(w))
+            .max();
+        if self.out_channels == 0 || widest.unwrap_or(0) > MAX_CHANNELS {
+            let why = format!(
+                "{} must be in 1..={MAX_CHANNELS} after scaling",
+                self.out_channels
+            );
+            return Err(("out_channels", why));
+        }
+        if has_duplicates(&self.ops)
+            || has_duplicates(&self.kernels)
+            || has_duplicates(&self.expand_ratios)
+            || has_duplicates(&self.se_ratios)
+            || has_duplicates(&self.width_multipliers)
+        {
+            return Err(("options", "an option is listed twice".into()));
+        }
+        Ok(())
+    }
 }
 
 /// A point in a [`SearchSpace`]: one option index per dimension, stage by stage.
@@ -123,88 +183,11 @@ impl SearchSpace {
             });
         }
         for (stage, s) in self.stages.iter().enumerate() {
-            let fail = |field, problem: String| {
-                Err(SpaceError::Stage {
-                    stage,
-                    field,
-                    problem,
-                })
-            };
-            for (field, n) in STAGE_DIMENSIONS.iter().zip(s.options()) {
-                if n == 0 {
-                    return fail(field, "needs at least one option".into());
-                }
-            }
-            if s.repeats[0] > s.repeats[1] {
-                return fail(
-                    "repeats",
-                    format!("min {} is above max {}", s.repeats[0], s.repeats[1]),
-                );
-            }
-            if s.repeats[1] > MAX_REPEATS {
-                return fail(
-                    "repeats",
-                    format!("max {} is above {MAX_REPEATS}", s.repeats[1]),
-                );
-            }
-            if !SUPPORTED_STRIDES.contains(&s.stride) {
-                return fail(
-                    "stride",
-                    format!("stride {} is not supported (use 1 or 2)", s.stride),
-                );
-            }
-            if let Some(k) = s.kernels.iter().find(|k| !SUPPORTED_KERNELS.contains(k)) {
-                return fail(
-                    "kernels",
-                    format!("kernel {k} is not supported (use 1, 3, 5 or 7)"),
-                );
-            }
-            if s.expand_ratios.contains(&0) {
-                return fail(
-                    "expand_ratios",
-                    "expansion ratios must be at least 1".into(),
-                );
-            }
-            if let Some(r) = s
-                .se_ratios
-                .iter()
-                .flatten()
-                .find(|r| !(**r > 0.0 && **r <= 1.0))
-            {
-                return fail(
-                    "se_ratios",
-                    format!("{r} is outside (0, 1]; use null for no SE"),
-                );
-            }
-            if let Some(w) = s
-                .width_multipliers
-                .iter()
-                .find(|w| !(w.is_finite() && **w > 0.0))
-            {
-                return fail("width_multipliers", format!("{w} is not a positive number"));
-            }
-            let widest = s
-                .width_multipliers
-                .iter()
-                .map(|&w| s.out_channels_for(w))
-                .max();
-            if s.out_channels == 0 || widest.unwrap_or(0) > MAX_CHANNELS {
-                return fail(
-                    "out_channels",
-                    format!(
-                        "{} must be in 1..={MAX_CHANNELS} after scaling",
-                        s.out_channels
-                    ),
-                );
-            }
-            if has_duplicates(&s.ops)
-                || has_duplicates(&s.kernels)
-                || has_duplicates(&s.expand_ratios)
-                || has_duplicates(&s.se_ratios)
-                || has_duplicates(&s.width_multipliers)
-            {
-                return fail("options", "an option is listed twice".into());
-            }
+            s.validate().map_err(|(field, problem)| SpaceError::Stage {
+                stage,
+                field,
+                problem,
+            })?;
         }
         if self.stages.iter().all(|s| s.repeats[0] == 0) {
             return Err(SpaceError::Field {

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::failure::Failure;
 use crate::inputs::load_arch;
 use crate::table::{Table, bytes, si, thousands};
-use space::{ArchSpec, PRESET_NAMES, analyze, estimate_training_memory, preset};
+use space::{Analysis, ArchSpec, PRESET_NAMES, analyze, estimate_training_memory, preset};
 
 use super::print_json;
 use crate::flags::CostArgs;
@@ -81,6 +81,27 @@ fn show(args: ShowArgs) -> Result<(), Failure> {
         spec.survival_prob
     );
     println!();
+    print!("{}", stage_table(&spec, &analysis, size));
+    println!(
+        "total: {} parameters, {} MACs at {size} px, {} layers",
+        thousands(analysis.params),
+        si(analysis.macs),
+        spec.num_blocks()
+    );
+    println!(
+        "training memory (estimate) at batch {}: {} ({} activations + {} weights, gradients, optimizer)",
+        args.cost.batch,
+        bytes(memory.total),
+        bytes(memory.activations),
+        bytes(memory.parameters)
+    );
+    println!("smallest image: {} px", spec.min_image_size());
+    println!("blocks: {}", spec.blocks().join(" "));
+    Ok(())
+}
+
+/// The paper's Table 4 layout: stem, stages and head with their costs.
+fn stage_table(spec: &ArchSpec, analysis: &Analysis, size: usize) -> String {
     let mut table = Table::new(&[
         "stage",
         "operator",
@@ -126,23 +147,7 @@ fn show(args: ShowArgs) -> Result<(), Failure> {
         thousands(part(head).params + part(head + 1).params),
         si(part(head).macs + part(head + 1).macs),
     ]);
-    print!("{}", table.render());
-    println!(
-        "total: {} parameters, {} MACs at {size} px, {} layers",
-        thousands(analysis.params),
-        si(analysis.macs),
-        spec.num_blocks()
-    );
-    println!(
-        "training memory (estimate) at batch {}: {} ({} activations + {} weights, gradients, optimizer)",
-        args.cost.batch,
-        bytes(memory.total),
-        bytes(memory.activations),
-        bytes(memory.parameters)
-    );
-    println!("smallest image: {} px", spec.min_image_size());
-    println!("blocks: {}", spec.blocks().join(" "));
-    Ok(())
+    table.render()
 }
 
 fn list(json: bool) -> Result<(), Failure> {

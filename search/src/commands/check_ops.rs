@@ -66,58 +66,9 @@ pub fn run(args: CheckOpsArgs) -> Result<(), Failure> {
         .collect();
 
     if args.json {
-        let rows: Vec<serde_json::Value> = checks
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "check": c.name,
-                    "worst": c.worst(),
-                    "errors": c.errors.iter().map(|(what, e)| serde_json::json!({"of": what, "error": e})).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        print_json(&serde_json::json!({
-            "device": args.device.device,
-            "tolerance": args.tolerance,
-            "passed": failed.is_empty(),
-            "checks": rows,
-        }));
+        print_checks_json(&checks, &args, failed.is_empty());
     } else {
-        let width = checks
-            .iter()
-            .map(|c| c.name.chars().count())
-            .max()
-            .unwrap_or(0);
-        for c in &checks {
-            let verdict = if c.worst() <= args.tolerance {
-                "ok"
-            } else {
-                "FAILED"
-            };
-            // The network's row names its worst tensor; an op's row lists all three.
-            let detail = if c.errors.len() > 3 {
-                let (what, e) = c
-                    .errors
-                    .iter()
-                    .max_by(|a, b| a.1.total_cmp(&b.1))
-                    .expect("a network check has errors");
-                format!("worst {what}: {e:.1e}")
-            } else {
-                c.errors
-                    .iter()
-                    .map(|(what, e)| format!("{what} {e:.1e}"))
-                    .collect::<Vec<_>>()
-                    .join("  ")
-            };
-            println!("{:<width$}  {verdict:<6}  {detail}", c.name);
-        }
-        println!(
-            "{} of {} checks within {:.0e} on {}",
-            checks.len() - failed.len(),
-            checks.len(),
-            args.tolerance,
-            args.device.device
-        );
+        print_checks(&checks, &args, failed.len());
     }
     if failed.is_empty() {
         Ok(())
@@ -135,4 +86,62 @@ pub fn run(args: CheckOpsArgs) -> Result<(), Failure> {
                 .join("; ")
         )))
     }
+}
+
+fn print_checks_json(checks: &[Check], args: &CheckOpsArgs, passed: bool) {
+    let rows: Vec<serde_json::Value> = checks
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "check": c.name,
+                "worst": c.worst(),
+                "errors": c.errors.iter().map(|(what, e)| serde_json::json!({"of": what, "error": e})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    print_json(&serde_json::json!({
+        "device": args.device.device,
+        "tolerance": args.tolerance,
+        "passed": passed,
+        "checks": rows,
+    }));
+}
+
+/// A line per check, then how many passed.
+fn print_checks(checks: &[Check], args: &CheckOpsArgs, failed: usize) {
+    let width = checks
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for c in checks {
+        let verdict = if c.worst() <= args.tolerance {
+            "ok"
+        } else {
+            "FAILED"
+        };
+        // The network's row names its worst tensor; an op's row lists all three.
+        let detail = if c.errors.len() > 3 {
+            let (what, e) = c
+                .errors
+                .iter()
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .expect("a network check has errors");
+            format!("worst {what}: {e:.1e}")
+        } else {
+            c.errors
+                .iter()
+                .map(|(what, e)| format!("{what} {e:.1e}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+        };
+        println!("{:<width$}  {verdict:<6}  {detail}", c.name);
+    }
+    println!(
+        "{} of {} checks within {:.0e} on {}",
+        checks.len() - failed,
+        checks.len(),
+        args.tolerance,
+        args.device.device
+    );
 }
