@@ -12,7 +12,7 @@ import gzip, struct, sys
 from pathlib import Path
 
 src = Path(sys.argv[1] if len(sys.argv) > 1 else "/usr/share/datasets/fashion-mnist")
-out = Path(__file__).resolve().parent.parent / "search" / "data" / "fashion-mnist-subset"
+out = Path(__file__).resolve().parent.parent / "train" / "data" / "fashion-mnist-subset"
 
 def read(name):
     data = gzip.open(src / name).read()

@@ -56,6 +56,13 @@ pub fn tiny_space() -> String {
 
 /// The flags of a search small enough for tests, writing to `out`.
 pub fn tiny_search(out: &Path, budget: &str) -> Vec<String> {
+    let mut flags = tiny_search_flags(budget);
+    flags.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
+    flags
+}
+
+/// The flags of a search small enough for tests, less where it is kept.
+pub fn tiny_search_flags(budget: &str) -> Vec<String> {
     let (space, reference) = (fixture("tiny-space.json"), fixture("tiny-reference.json"));
     [
         "--budget",
@@ -80,8 +87,6 @@ pub fn tiny_search(out: &Path, budget: &str) -> Vec<String> {
         "1",
         "--seed",
         "3",
-        "--out",
-        out.to_str().unwrap(),
     ]
     .iter()
     .map(|s| s.to_string())

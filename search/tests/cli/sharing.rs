@@ -5,45 +5,46 @@ use std::process::Command;
 
 use crate::common::*;
 
+/// The test server's URL, or `None` (and a note) where there is none.
+fn server() -> Option<String> {
+    let url = std::env::var("EFFNAS_TEST_POSTGRES").ok();
+    if url.is_none() {
+        eprintln!("EFFNAS_TEST_POSTGRES is not set: no PostgreSQL server to test against");
+    }
+    url
+}
+
+/// The tiny search kept in the database at `url` as `name`, with `extra` flags.
+fn shared_search(url: &str, name: &str, budget: &str, extra: &[&str]) -> Vec<String> {
+    let mut flags = tiny_search_flags(budget);
+    flags.extend(["--store", url, "--run", name].map(String::from));
+    flags.extend(extra.iter().map(|s| s.to_string()));
+    flags
+}
+
+/// `search ARGS` in the background, its stderr in `log`.
+fn spawn_logged(args: &[String], log: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_search"))
+        .args(args)
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
 /// A search in PostgreSQL with three processes (the one that starts it and two
 /// `search worker`s); one worker is killed with SIGKILL while it holds a trial. The
 /// budget is still finished, every trial exactly once, and the killed one retried.
 /// Needs the server `EFFNAS_TEST_POSTGRES` names (`.ci/run` starts one).
 #[test]
 fn a_shared_search_survives_a_killed_worker() {
-    let Ok(url) = std::env::var("EFFNAS_TEST_POSTGRES") else {
-        eprintln!("EFFNAS_TEST_POSTGRES is not set: no PostgreSQL server to test against");
-        return;
-    };
+    let Some(url) = server() else { return };
     let dir = scratch("shared");
     let name = format!("cli-shared-{}", std::process::id());
-    let mut args = tiny_search(&dir.join("unused"), "6");
-    let out = args.iter().position(|a| a == "--out").unwrap();
-    args.drain(out..out + 2);
-    args.extend(
-        [
-            "--store",
-            &url,
-            "--run",
-            &name,
-            "--heartbeat",
-            "0.2",
-            "--grace",
-            "1",
-        ]
-        .map(String::from),
-    );
-    let starter = Command::new(env!("CARGO_BIN_EXE_search"))
-        .args(&args)
-        .stderr(std::fs::File::create(dir.join("starter.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let args = shared_search(&url, &name, "6", &["--heartbeat", "0.2", "--grace", "1"]);
+    let starter = spawn_logged(&args, &dir.join("starter.log"));
     let worker = |id: &str| {
-        Command::new(env!("CARGO_BIN_EXE_search"))
-            .args(["worker", "--store", &url, "--run", &name, "--name", id])
-            .stderr(std::fs::File::create(dir.join(format!("{id}.log"))).unwrap())
-            .spawn()
-            .unwrap()
+        let args = ["worker", "--store", &url, "--run", &name, "--name", id].map(String::from);
+        spawn_logged(&args, &dir.join(format!("{id}.log")))
     };
     // On a fresh server the schema appears with the first process; make it now.
     let mut db = nas::store::postgres::connect(&url).unwrap();
@@ -63,11 +64,8 @@ fn a_shared_search_survives_a_killed_worker() {
     let mut doomed = worker("doomed");
     let mut survivor = worker("survivor");
     // A coordinator too: it keeps proposals queued, the workers add their own.
-    let mut coordinator = Command::new(env!("CARGO_BIN_EXE_search"))
-        .args(["coordinate", "--store", &url, "--run", &name])
-        .stderr(std::fs::File::create(dir.join("coordinator.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let args = ["coordinate", "--store", &url, "--run", &name].map(String::from);
+    let mut coordinator = spawn_logged(&args, &dir.join("coordinator.log"));
     // Kill the doomed worker while it holds a trial.
     let held = loop {
         let row = db
@@ -148,10 +146,7 @@ fn a_shared_search_survives_a_killed_worker() {
 /// message naming the problem, and nothing written.
 #[test]
 fn shared_search_bad_input_exits_with_code_2() {
-    let Ok(url) = std::env::var("EFFNAS_TEST_POSTGRES") else {
-        eprintln!("EFFNAS_TEST_POSTGRES is not set: no PostgreSQL server to test against");
-        return;
-    };
+    let Some(url) = server() else { return };
     let nowhere = "postgres://effnas:effnas@127.0.0.1:1/effnas";
     bad_input(
         &search(&["worker", "--store", nowhere, "--run", "x"]),
@@ -195,21 +190,11 @@ fn shared_search_bad_input_exits_with_code_2() {
 /// REINFORCE's workers only evaluate: `search coordinate` proposes for them.
 #[test]
 fn a_shared_reinforce_search_is_fed_by_its_coordinator() {
-    let Ok(url) = std::env::var("EFFNAS_TEST_POSTGRES") else {
-        eprintln!("EFFNAS_TEST_POSTGRES is not set: no PostgreSQL server to test against");
-        return;
-    };
+    let Some(url) = server() else { return };
     let dir = scratch("shared-reinforce");
     let name = format!("cli-reinforce-{}", std::process::id());
-    let mut args = tiny_search(&dir.join("unused"), "3");
-    let out = args.iter().position(|a| a == "--out").unwrap();
-    args.drain(out..out + 2);
-    args.extend(["--store", &url, "--run", &name, "--strategy", "reinforce"].map(String::from));
-    let starter = Command::new(env!("CARGO_BIN_EXE_search"))
-        .args(&args)
-        .stderr(std::fs::File::create(dir.join("starter.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let args = shared_search(&url, &name, "3", &["--strategy", "reinforce"]);
+    let starter = spawn_logged(&args, &dir.join("starter.log"));
     // The coordinator may start before the search exists: it is refused, and retried.
     let started = std::time::Instant::now();
     let coordinated = loop {
