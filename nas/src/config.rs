@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use space::SearchSpace;
+use train::{DataError, Splits};
 
 use crate::evaluator::EvaluatorConfig;
 use crate::strategy::StrategyKind;
@@ -19,6 +20,10 @@ pub struct SearchConfig {
     pub seed: u64,
     /// The `--data` argument (`None`: the embedded subset).
     pub data: Option<String>,
+    /// Proxy training uses the first this many training images of the data (`None`:
+    /// all of them).
+    #[serde(default)]
+    pub proxy_images: Option<usize>,
     /// The network S and P are normalised by.
     pub reference: String,
     pub evaluator: EvaluatorConfig,
@@ -39,6 +44,16 @@ impl SearchConfig {
     /// The `--data` argument the search trains its candidates on.
     pub fn data_name(&self) -> &str {
         self.data.as_deref().unwrap_or("embedded")
+    }
+
+    /// The data the candidates' proxy training uses: the search's data set, cut to
+    /// `proxy_images` training images.
+    pub fn load_data(&self) -> Result<Splits, DataError> {
+        let splits = train::load_data(Some(self.data_name()))?;
+        Ok(match self.proxy_images {
+            Some(n) => splits.truncated(n, usize::MAX),
+            None => splits,
+        })
     }
 }
 

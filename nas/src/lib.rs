@@ -13,6 +13,8 @@
 //! - [`local`]: a search run by this process's workers;
 //! - [`worker`] and [`coordinator`]: the processes of a shared search;
 //! - [`references`]: known networks evaluated beside the candidates;
+//! - [`proxy_check`]: how well a cheap proxy training ranks networks the way a long
+//!   training does;
 //! - [`reproduce`]: the paper's experiments (Tables 2 and 3, the search, the family);
 //! - [`error`]: what stops a search.
 
@@ -22,6 +24,7 @@ pub mod error;
 pub mod evaluator;
 pub mod local;
 pub mod proposal;
+pub mod proxy_check;
 pub mod references;
 pub mod reproduce;
 pub mod store;

@@ -19,11 +19,12 @@ use crate::strategy::{Observation, Strategy, StrategyKind};
 pub const MAX_DUPLICATE_PROPOSALS: usize = 200;
 
 /// Salts of the search's random streams: proposals, trial evaluations, reference
-/// networks, and the variants of the paper's Table 3.
+/// networks, the variants of the paper's Table 3, and a proxy check's networks.
 const PROPOSAL: u64 = 0x9A;
 const TRIAL: u64 = 0x7E;
 const REFERENCE: u64 = 0x8EF;
 const VARIANT: u64 = 0xF5;
+const CHECK: u64 = 0x9C;
 
 /// The seed trial `id` of a search seeded `seed` is evaluated with (its step
 /// timing and proxy training), whichever process evaluates it.
@@ -40,6 +41,12 @@ pub fn reference_seed(seed: u64, index: usize) -> u64 {
 /// evaluated with.
 pub fn variant_seed(seed: u64, index: usize) -> u64 {
     rng_for(&[seed, index as u64, VARIANT]).random()
+}
+
+/// The seed network `index` of a proxy check seeded `seed` is timed and trained
+/// with, the same under every setting (so settings differ only in themselves).
+pub fn check_seed(seed: u64, index: usize) -> u64 {
+    rng_for(&[seed, index as u64, CHECK]).random()
 }
 
 /// A strategy that has seen a search's finished trials, and the networks proposed

@@ -5,7 +5,10 @@
 //! training run (`metrics.jsonl`) or a reproduction of the paper
 //! (`reproduction.json`), [`table`] puts it in polars DataFrames for CSV
 //! and Parquet, [`pareto`] sorts trials into non-dominated fronts, [`plots`] draws
-//! them, [`stages`] compares two networks stage by stage, and [`report`] writes it all, as HTML and Markdown, beside the run.
+//! them, [`stages`] compares two networks stage by stage, [`ranks`] and
+//! [`proxy_report`] say how well a proxy ranks networks against its target (a
+//! proxy check, `proxy-check.json`), and [`report`] writes it all, as HTML and
+//! Markdown, beside the run.
 
 pub mod cells;
 pub mod document;
@@ -15,6 +18,8 @@ pub mod html;
 pub mod markdown;
 pub mod pareto;
 pub mod plots;
+pub mod proxy_report;
+pub mod ranks;
 pub mod report;
 mod reproduction_report;
 pub mod run;
@@ -26,4 +31,4 @@ mod train_report;
 pub use error::ReportError;
 pub use pareto::{Goal, front, non_dominated_ranks};
 pub use report::{Report, write_report};
-pub use run::{ReproductionRun, Run, SearchRun, TrainRun};
+pub use run::{ProxyCheckRun, ReproductionRun, Run, SearchRun, TrainRun};

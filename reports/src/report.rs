@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::proxy_report::proxy_check_document;
 use crate::reproduction_report::reproduction_document;
 use crate::run::Run;
 use crate::search_report::search_document;
@@ -31,6 +32,7 @@ pub fn write_report(run_dir: &Path) -> Result<Report, ReportError> {
         Run::Search(r) => search_document(r, &dir, &mut files)?,
         Run::Train(r) => train_document(r, &dir, &mut files)?,
         Run::Reproduction(r) => reproduction_document(r, &dir, &mut files)?,
+        Run::ProxyCheck(r) => proxy_check_document(r, &dir, &mut files)?,
     };
     let html_path = dir.join("index.html");
     fs::write(&html_path, html::render(&doc)).map_err(|e| ReportError::write(&html_path, e))?;

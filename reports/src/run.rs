@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use runs::layout::RunKind;
 use runs::{
-    EpochRecord, MetricLine, ReproductionDir, RunsError, SearchDir, ThroughputRecord, TrainDir,
-    Trial,
+    CheckedNetwork, EpochRecord, MetricLine, ProxyCheckDir, ReproductionDir, RunsError, SearchDir,
+    SettingRun, ThroughputRecord, TrainDir, Trial,
 };
 use serde_json::Value;
 use space::{ArchSpec, FamilyMember};
@@ -48,10 +48,20 @@ pub struct ReproductionRun {
     pub family: Vec<FamilyMember>,
 }
 
+/// A `search proxy-check` directory: the plan (settings, reward), the networks and
+/// every training of a network under a setting.
+pub struct ProxyCheckRun {
+    pub dir: PathBuf,
+    pub plan: Value,
+    pub networks: Vec<CheckedNetwork>,
+    pub trainings: Vec<SettingRun>,
+}
+
 pub enum Run {
     Search(SearchRun),
     Train(TrainRun),
     Reproduction(ReproductionRun),
+    ProxyCheck(ProxyCheckRun),
 }
 
 impl From<RunsError> for ReportError {
@@ -76,6 +86,7 @@ impl Run {
             Some(RunKind::Reproduction) => ReproductionRun::load(dir).map(Run::Reproduction),
             Some(RunKind::Search) => SearchRun::load(dir).map(Run::Search),
             Some(RunKind::Train) => TrainRun::load(dir).map(Run::Train),
+            Some(RunKind::ProxyCheck) => ProxyCheckRun::load(dir).map(Run::ProxyCheck),
             None => Err(ReportError::NotARun(dir.to_path_buf())),
         }
     }
@@ -85,6 +96,7 @@ impl Run {
             Run::Search(r) => &r.dir,
             Run::Train(r) => &r.dir,
             Run::Reproduction(r) => &r.dir,
+            Run::ProxyCheck(r) => &r.dir,
         }
     }
 }
@@ -157,5 +169,39 @@ impl ReproductionRun {
             },
             family: reproduction.family()?,
         })
+    }
+}
+
+impl ProxyCheckRun {
+    pub fn load(dir: &Path) -> Result<ProxyCheckRun, ReportError> {
+        let check = ProxyCheckDir::new(dir);
+        Ok(ProxyCheckRun {
+            dir: dir.to_path_buf(),
+            plan: runs::read_json(&check.plan())?.unwrap_or(Value::Null),
+            networks: check.networks()?,
+            trainings: check.trainings()?,
+        })
+    }
+
+    /// Each network's accuracy under `setting` (`None` where it failed or has not
+    /// run), by network index.
+    pub fn accuracies(&self, setting: &str) -> Vec<Option<f64>> {
+        let mut out = vec![None; self.networks.len()];
+        for t in self.trainings.iter().filter(|t| t.setting == setting) {
+            if let Some(slot) = out.get_mut(t.network) {
+                *slot = t.accuracy.filter(|a| a.is_finite());
+            }
+        }
+        out
+    }
+
+    /// The settings' names in the plan's order: the proxies, then `target`.
+    pub fn setting_names(&self) -> Vec<String> {
+        let proxies = self.plan["proxies"].as_array().cloned().unwrap_or_default();
+        proxies
+            .iter()
+            .chain([&self.plan["target"]])
+            .filter_map(|s| s["name"].as_str().map(str::to_string))
+            .collect()
     }
 }

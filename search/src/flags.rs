@@ -107,3 +107,12 @@ pub fn default_out(kind: &str) -> PathBuf {
         rest % 60
     ))
 }
+
+/// `adapt` or `keep`: how a network designed for larger images trains on small ones.
+pub fn parse_strides(word: &str) -> Result<space::SmallImages, String> {
+    match word {
+        "adapt" => Ok(space::SmallImages::DEFAULT),
+        "keep" => Ok(space::SmallImages::Unchanged),
+        other => Err(format!("`{other}` is neither `adapt` nor `keep`")),
+    }
+}

@@ -11,8 +11,8 @@ mod inputs;
 mod table;
 
 use commands::{
-    arch, bench_op, bench_step, check_ops, coordinate, export, pull, report_cmd, reproduce, scale,
-    search_cmd, space_cmd, train, worker,
+    arch, bench_op, bench_step, check_ops, coordinate, export, proxy_check, pull, report_cmd,
+    reproduce, scale, search_cmd, space_cmd, train, worker,
 };
 
 /// Training-aware neural architecture search for EfficientNetV2-style networks.
@@ -53,6 +53,12 @@ enum Command {
     /// Write the HTML and Markdown report of a search or training run (plots,
     /// Pareto fronts, tables as CSV and Parquet) to <RUN>/report/.
     Report(report_cmd::ReportArgs),
+    /// How well a cheap proxy training ranks networks the way a long one does:
+    /// samples networks from a space, trains each under every proxy and under a
+    /// target, and reports Kendall τ and Spearman ρ (with bootstrap intervals), the
+    /// top 3 in common, the reward's τ and each proxy's cost; names the cheapest
+    /// proxy that reaches --min-tau, with the search flags that select it.
+    ProxyCheck(proxy_check::ProxyCheckArgs),
     /// Copy a search kept in PostgreSQL into a run directory (for `search report`).
     Pull(pull::PullArgs),
     /// Reproduce the paper's findings on this machine: Table 2 and 3 analogs, a
@@ -81,6 +87,7 @@ fn main() -> ExitCode {
         Some(Command::CheckOps(args)) => check_ops::run(args),
         Some(Command::Coordinate(args)) => coordinate::run(args),
         Some(Command::Export(args)) => export::run(args),
+        Some(Command::ProxyCheck(args)) => proxy_check::run(args),
         Some(Command::Pull(args)) => pull::run(args),
         Some(Command::Reproduce(args)) => reproduce::run(args),
         Some(Command::Report(args)) => report_cmd::run(args),

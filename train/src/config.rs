@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use space::SmallImages;
+
 use crate::error::SettingError;
 use crate::progressive::Progressive;
 use crate::schedule::{LrDecay, LrSchedule};
@@ -56,6 +58,14 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Steps between per-step metric lines.
     pub log_every: usize,
+    /// How the network is fitted to images smaller than it was designed for
+    /// (runs saved before this setting existed trained networks unchanged).
+    #[serde(default = "unchanged")]
+    pub small_images: SmallImages,
+}
+
+fn unchanged() -> SmallImages {
+    SmallImages::Unchanged
 }
 
 impl TrainConfig {
@@ -84,6 +94,7 @@ impl TrainConfig {
             cutmix_alpha: 0.0,
             seed: 0,
             log_every: 50,
+            small_images: SmallImages::Unchanged,
         }
     }
 
@@ -91,8 +102,14 @@ impl TrainConfig {
     /// rank networks after a few hundred steps rather than to reach their best —
     /// AdamW (lr 0.002 per 128 images, weight decay 0.05) with a cosine decay after
     /// a warm-up of 15% of the run, dropout 0.2, crop padding 2, no RandAugment,
-    /// Mixup or EMA, nothing logged per step.
-    pub fn proxy(epochs: usize, batch: usize, size: usize) -> TrainConfig {
+    /// Mixup or EMA, nothing logged per step — with the network fitted to the
+    /// small images by `small_images`.
+    pub fn proxy(
+        epochs: usize,
+        batch: usize,
+        size: usize,
+        small_images: SmallImages,
+    ) -> TrainConfig {
         let mut c = TrainConfig::paper(epochs, batch, Progressive::fixed(size, 0.2, 0.0, 0.0));
         c.optimizer = OptimizerKind::AdamW;
         c.lr.lr = 0.002 * batch as f64 / 128.0;
@@ -102,6 +119,7 @@ impl TrainConfig {
         c.ema_decay = None;
         c.crop_pad = 2;
         c.log_every = 0;
+        c.small_images = small_images;
         c
     }
 

@@ -154,16 +154,18 @@ impl Trainer<'_> {
         Ok(session.report(Outcome::Completed, 0.0))
     }
 
-    /// The spec fitted to the data's classes and channels, checked at every
-    /// stage's image size.
+    /// The spec fitted to the data's classes and channels and, by the config's
+    /// `small_images` rule, to the smallest image size it trains at; checked at
+    /// every stage's size.
     fn fitted_spec(&self) -> Result<ArchSpec, TrainError> {
         let data = &self.splits.train;
+        let schedule = &self.config.progressive;
         let spec = self
-            .spec
-            .clone()
+            .config
+            .small_images
+            .apply(self.spec, schedule.size[0])
             .with_classes(data.classes)
             .with_input_channels(data.channels);
-        let schedule = &self.config.progressive;
         for settings in (0..schedule.stages).map(|i| schedule.at(i)) {
             spec.check_image_size("size", settings.size)
                 .map_err(|source| TrainError::ImageSize {

@@ -64,7 +64,7 @@ pub fn run_fused(
     let config: SearchConfig = search
         .config()?
         .ok_or_else(|| NasError::Saved(format!("{}: missing", search.config_path().display())))?;
-    let splits = train::load_data(Some(config.data_name()))?;
+    let splits = config.load_data()?;
     let evaluator = Evaluator {
         config: &config.evaluator,
         splits: &splits,

@@ -4,11 +4,13 @@
 mod curves;
 mod layout;
 mod progress;
+mod scatter;
 mod tradeoff;
 
 pub use curves::TrainingCurves;
 pub use layout::StageLayout;
 pub use progress::SearchProgress;
+pub use scatter::{ProxyScatter, ScatterPoint};
 pub use tradeoff::TradeOff;
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@ pub mod bench_step;
 pub mod check_ops;
 pub mod coordinate;
 pub mod export;
+pub mod proxy_check;
 pub mod pull;
 pub mod report_cmd;
 pub mod reproduce;

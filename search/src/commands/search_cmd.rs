@@ -6,18 +6,19 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use nas::proxy_check::{self, strides_word};
 use nas::references::evaluate_references;
 use nas::store::{PgStore, RunDirStore, TrialStore};
 use nas::worker::{WorkerEvent, run_worker};
 use nas::{EvaluatorConfig, Reward, SearchConfig, SearchEvent, Sharing, StrategyKind, Timing};
 use runs::{Trial, TrialStatus};
 use serde_json::json;
-use space::ArchSpec;
+use space::{ArchSpec, SmallImages};
 use train::{Splits, TrainConfig};
 
 use super::print_json;
 use crate::failure::Failure;
-use crate::flags::{DataArg, DeviceArg, OpsArg, SeedArg, default_out};
+use crate::flags::{DataArg, DeviceArg, OpsArg, SeedArg, default_out, parse_strides};
 use crate::inputs::{load_arch, load_space};
 use crate::table::{Table, si, thousands};
 
@@ -69,12 +70,21 @@ pub struct SearchArgs {
     #[arg(long)]
     workers: Option<usize>,
     /// Proxy training: epochs, batch and image side.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = proxy_check::DEFAULT_EPOCHS)]
     proxy_epochs: usize,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = proxy_check::DEFAULT_BATCH)]
     proxy_batch: usize,
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = proxy_check::DEFAULT_SIZE)]
     proxy_size: usize,
+    /// Proxy training uses the first N training images of --data [default: all].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    proxy_images: Option<u64>,
+    /// How the proxy trains networks designed for larger images: `adapt` sets
+    /// strides to 1 (the stem's first, then the first stride-2 stages) until the
+    /// last feature maps are at least 2x2; `keep` trains them as designed. Step
+    /// time is always measured as designed.
+    #[arg(long, value_parser = parse_strides, default_value = strides_word(proxy_check::DEFAULT_STRIDES))]
+    proxy_strides: SmallImages,
     /// Step-time measurement: batch, image side and timed steps.
     #[arg(long, default_value_t = 16)]
     step_batch: usize,
@@ -140,10 +150,7 @@ fn new_config(
     let reference_name = args
         .reference
         .clone()
-        .unwrap_or_else(|| match space.name.as_str() {
-            "efficientnetv2-s" => "efficientnetv2-s".into(),
-            _ => "efficientnet-b0".into(),
-        });
+        .unwrap_or_else(|| backbone_of(&space).into());
     let reference = load_arch(&reference_name)?;
     for name in &args.references {
         load_arch(name)?;
@@ -174,7 +181,12 @@ fn new_config(
     reference
         .check_image_size("--step-size", args.step_size)
         .map_err(bad)?;
-    let proxy = TrainConfig::proxy(args.proxy_epochs, args.proxy_batch, args.proxy_size);
+    let proxy = TrainConfig::proxy(
+        args.proxy_epochs,
+        args.proxy_batch,
+        args.proxy_size,
+        args.proxy_strides,
+    );
     proxy.validate().map_err(bad)?;
     eprintln!(
         "timing the reference {reference_name} (batch {}, {} px)…",
@@ -190,6 +202,7 @@ fn new_config(
         time_budget_s: args.time_budget,
         seed: args.seed.seed,
         data: args.data.data.clone(),
+        proxy_images: args.proxy_images.map(|n| n as usize),
         reference: reference_name,
         evaluator: EvaluatorConfig {
             timing,
@@ -210,6 +223,15 @@ fn new_config(
             max_attempts: args.max_attempts,
         },
     })
+}
+
+/// The network a space's rewards are normalised by unless told otherwise: its
+/// backbone.
+pub fn backbone_of(space: &space::SearchSpace) -> &'static str {
+    match space.name.as_str() {
+        "efficientnetv2-s" => "efficientnetv2-s",
+        _ => "efficientnet-b0",
+    }
 }
 
 /// Where a search is kept, for what the messages call it.
@@ -297,7 +319,7 @@ fn reference_specs(config: &SearchConfig) -> Result<Vec<ArchSpec>, Failure> {
 }
 
 fn load_splits(config: &SearchConfig) -> Result<Splits, Failure> {
-    train::load_data(Some(config.data_name())).map_err(bad)
+    config.load_data().map_err(bad)
 }
 
 pub fn run(args: SearchArgs) -> Result<(), Failure> {

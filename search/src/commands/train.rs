@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use models::ops::OpSet;
 use runs::TrainDir;
 use serde_json::json;
-use space::ArchSpec;
+use space::{ArchSpec, SmallImages};
 use train::{
     Event, LrDecay, LrSchedule, OptimizerKind, Outcome, Progressive, Splits, TrainConfig,
     TrainError, TrainReport, Trainer,
@@ -15,7 +15,7 @@ use train::{
 
 use super::print_json;
 use crate::failure::Failure;
-use crate::flags::{DataArg, DeviceArg, OpsArg, SeedArg};
+use crate::flags::{DataArg, DeviceArg, OpsArg, SeedArg, parse_strides};
 use crate::inputs::load_arch;
 
 #[derive(Args)]
@@ -84,6 +84,11 @@ pub struct TrainArgs {
     /// Override the spec's stem stride (1 suits 28–32 px images).
     #[arg(long)]
     stem_stride: Option<usize>,
+    /// `adapt`: fit a network designed for larger images to these, by setting
+    /// strides to 1 (the stem's first, then the first stride-2 stages) until its
+    /// last feature maps are at least 2x2; `keep` trains it as designed.
+    #[arg(long, value_parser = parse_strides, default_value = "keep")]
+    strides: SmallImages,
     #[command(flatten)]
     seed: SeedArg,
     #[command(flatten)]
@@ -180,6 +185,7 @@ fn config(args: &TrainArgs, spec: &ArchSpec, splits: &Splits) -> Result<TrainCon
     c.flip = !args.no_flip;
     c.cutmix_alpha = args.cutmix;
     c.seed = args.seed.seed;
+    c.small_images = args.strides;
     c.validate().map_err(bad)?;
     Ok(c)
 }
@@ -235,11 +241,12 @@ fn fresh(args: &TrainArgs, dir: &TrainDir, out: &Path) -> Result<Run, Failure> {
     let splits = train::load_data(args.data.data.as_deref()).map_err(bad)?;
     let spec = fitted_spec(args, &splits)?;
     let config = config(args, &spec, &splits)?;
+    let trained = config.small_images.apply(&spec, config.progressive.size[0]);
     for i in 0..config.progressive.stages {
         let size = config.progressive.at(i).size;
-        spec.check_image_size("size", size).map_err(|e| {
+        trained.check_image_size("size", size).map_err(|e| {
             bad(format!(
-                "{e}; train at a larger size, or pass --stem-stride 1 for a small-image variant"
+                "{e}; train at a larger size, or pass --strides adapt for a small-image variant"
             ))
         })?;
     }

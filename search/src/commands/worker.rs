@@ -26,7 +26,7 @@ pub fn run(args: WorkerArgs) -> Result<(), Failure> {
     let SharedRunArgs { store: url, run } = &args.shared;
     let mut store = PgStore::open(url, run, true).map_err(Failure::bad_input)?;
     let config = saved_shared_config(&store, run)?;
-    let splits = train::load_data(Some(config.data_name())).map_err(Failure::bad_input)?;
+    let splits = config.load_data().map_err(Failure::bad_input)?;
     let name = args.name.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
         format!("{}-{}", host.trim(), std::process::id())

@@ -1,0 +1,576 @@
+//! How good is a proxy? A proxy check samples networks from a space, spread over
+//! their parameters and MACs, trains each under one or more cheap proxy settings
+//! and under a much longer target setting, and records everything in a run
+//! directory (`runs::ProxyCheckDir`), so that the reports can say how well each
+//! proxy ranks the networks the way the target does (Kendall τ, Spearman ρ, the
+//! top 3) and at what cost. A check cut off anywhere resumes without training
+//! anything twice.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use candle_core::Device;
+use models::ops::OpSet;
+use runs::{CheckedNetwork, ProxyCheckDir, RunsError, SettingRun, TrialStatus};
+use serde::{Deserialize, Serialize};
+use space::{ArchSpec, SearchSpace, SmallImages, analyze};
+use train::{DataError, Outcome, Splits, TrainConfig, Trainer, rng_for};
+
+use crate::evaluator::{Reward, Timing, guarded};
+use crate::proposal::check_seed;
+
+/// The search's proxy unless told otherwise (`search --proxy-…`).
+pub const DEFAULT_EPOCHS: usize = 2;
+pub const DEFAULT_BATCH: usize = 64;
+pub const DEFAULT_SIZE: usize = 32;
+pub const DEFAULT_STRIDES: SmallImages = SmallImages::Unchanged;
+
+/// One way to train the networks: a proxy, or the target the proxies are held to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProxySetting {
+    pub name: String,
+    /// `embedded`, `fashion-mnist` or a directory, as `--data` takes it.
+    pub data: String,
+    /// The first this many training images (`None`: all).
+    pub images: Option<usize>,
+    pub epochs: usize,
+    pub batch: usize,
+    /// Image side.
+    pub size: usize,
+    pub strides: SmallImages,
+}
+
+/// A proxy setting that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("`{text}`: {problem}")]
+pub struct SettingSyntax {
+    pub text: String,
+    pub problem: String,
+}
+
+impl ProxySetting {
+    /// The search's default proxy, named `name`.
+    pub fn search_default(name: &str) -> ProxySetting {
+        ProxySetting {
+            name: name.to_string(),
+            data: "embedded".into(),
+            images: None,
+            epochs: DEFAULT_EPOCHS,
+            batch: DEFAULT_BATCH,
+            size: DEFAULT_SIZE,
+            strides: DEFAULT_STRIDES,
+        }
+    }
+
+    /// Reads `key=value,…` (keys `data`, `images`, `epochs`, `batch`, `size`,
+    /// `strides` = `adapt` or `keep`) over the search's default proxy.
+    pub fn parse(name: &str, text: &str) -> Result<ProxySetting, SettingSyntax> {
+        let fail = |problem: String| SettingSyntax {
+            text: text.to_string(),
+            problem,
+        };
+        let mut setting = ProxySetting::search_default(name);
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| fail(format!("`{part}` is not key=value")))?;
+            let number = || {
+                value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| fail(format!("{key} must be a positive whole number")))
+            };
+            match key {
+                "data" => setting.data = value.to_string(),
+                "images" => setting.images = Some(number()?),
+                "epochs" => setting.epochs = number()?,
+                "batch" => setting.batch = number()?,
+                "size" => setting.size = number()?,
+                "strides" => {
+                    setting.strides = match value {
+                        "adapt" => SmallImages::DEFAULT,
+                        "keep" => SmallImages::Unchanged,
+                        _ => return Err(fail("strides must be `adapt` or `keep`".into())),
+                    }
+                }
+                _ => {
+                    return Err(fail(format!(
+                        "unknown key `{key}` (use data, images, epochs, batch, size, strides)"
+                    )));
+                }
+            }
+        }
+        Ok(setting)
+    }
+
+    /// How the search trains its candidates under this setting.
+    pub fn train_config(&self) -> TrainConfig {
+        TrainConfig::proxy(self.epochs, self.batch, self.size, self.strides)
+    }
+
+    /// The setting's data, cut to its images.
+    pub fn load_data(&self) -> Result<Splits, DataError> {
+        let splits = train::load_data(Some(&self.data))?;
+        Ok(match self.images {
+            Some(n) => splits.truncated(n, usize::MAX),
+            None => splits,
+        })
+    }
+
+    /// The `search` flags that make this setting the search's proxy.
+    pub fn search_flags(&self) -> Vec<String> {
+        let mut flags = vec!["--data".to_string(), self.data.clone()];
+        if let Some(n) = self.images {
+            flags.extend(["--proxy-images".into(), n.to_string()]);
+        }
+        flags.extend([
+            "--proxy-epochs".into(),
+            self.epochs.to_string(),
+            "--proxy-batch".into(),
+            self.batch.to_string(),
+            "--proxy-size".into(),
+            self.size.to_string(),
+            "--proxy-strides".into(),
+            strides_word(self.strides).into(),
+        ]);
+        flags
+    }
+
+    /// Forward multiply-accumulates of training `networks` under this setting
+    /// (`images` training images a epoch): what it costs, in the units the target
+    /// and the proxies are compared in.
+    pub fn compute(&self, networks: &[ArchSpec], images: usize) -> f64 {
+        networks
+            .iter()
+            .map(|spec| {
+                let trained = self.strides.apply(spec, self.size);
+                let macs = analyze(&trained, self.size).map_or(0, |a| a.macs);
+                macs as f64 * images as f64 * self.epochs as f64
+            })
+            .sum()
+    }
+}
+
+/// `adapt` or `keep`, as the flags say it.
+pub fn strides_word(strides: SmallImages) -> &'static str {
+    match strides {
+        SmallImages::Unchanged => "keep",
+        SmallImages::AdaptStrides { .. } => "adapt",
+    }
+}
+
+/// What a check trains: saved as `proxy-check.json` when it starts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProxyCheckPlan {
+    pub space: SearchSpace,
+    /// Networks sampled from the space (references come on top).
+    pub k: usize,
+    pub seed: u64,
+    pub proxies: Vec<ProxySetting>,
+    pub target: ProxySetting,
+    /// Step time, measured as the search measures it (for the reward).
+    pub timing: Timing,
+    /// The search's reward, normalised by the space's backbone.
+    pub reward: Reward,
+    /// The networks to train: the sampled ones, then the references.
+    pub networks: Vec<PlannedNetwork>,
+}
+
+/// A network the plan trains.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedNetwork {
+    pub spec: ArchSpec,
+    pub choices: space::Choices,
+    /// The network's name when it is a reference.
+    pub reference: Option<String>,
+}
+
+/// Why a check cannot be planned as asked (bad input).
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("--k {0}: a rank correlation needs at least 3 networks")]
+    TooFew(usize),
+    #[error(
+        "the space `{space}` produced only {found} distinct networks in {draws} draws; --k {k} needs {k}"
+    )]
+    SpaceTooSmall {
+        space: String,
+        k: usize,
+        found: usize,
+        draws: usize,
+    },
+    #[error(
+        "the target ({target:.3e} MACs of training) is no more expensive than the proxy `{proxy}` ({cost:.3e}): give it more epochs or images"
+    )]
+    TargetTooCheap {
+        target: f64,
+        proxy: String,
+        cost: f64,
+    },
+    #[error("the setting names `{0}` and `target` are taken once each")]
+    DuplicateName(String),
+}
+
+/// `k` distinct networks from `space`, spread over parameters and MACs at
+/// `size`: a pool of random samples, from which the one with the fewest
+/// parameters is taken first, then each time the one farthest (in log parameters
+/// and log MACs, scaled to the pool's range) from those already taken.
+pub fn sample_spread(
+    space: &SearchSpace,
+    k: usize,
+    size: usize,
+    seed: u64,
+) -> Result<Vec<PlannedNetwork>, PlanError> {
+    let draws = 40 * k.max(3);
+    let mut rng = rng_for(&[seed, 0x5A3]);
+    let mut seen = HashSet::new();
+    let mut pool = Vec::new();
+    for _ in 0..draws {
+        let choices = space.sample(&mut rng);
+        let Ok(spec) = space.decode(&choices) else {
+            continue;
+        };
+        let Ok(analysis) = analyze(&spec, size) else {
+            continue;
+        };
+        if seen.insert(spec.canonical_key()) {
+            let point = [
+                (analysis.params.max(1) as f64).ln(),
+                (analysis.macs.max(1) as f64).ln(),
+            ];
+            pool.push((
+                point,
+                PlannedNetwork {
+                    spec,
+                    choices,
+                    reference: None,
+                },
+            ));
+        }
+    }
+    if pool.len() < k {
+        return Err(PlanError::SpaceTooSmall {
+            space: space.name.clone(),
+            k,
+            found: pool.len(),
+            draws,
+        });
+    }
+    let scale: Vec<f64> = (0..2)
+        .map(|d| {
+            let (lo, hi) = pool.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (p, _)| {
+                (lo.min(p[d]), hi.max(p[d]))
+            });
+            (hi - lo).max(1e-9)
+        })
+        .collect();
+    let distance = |a: &[f64; 2], b: &[f64; 2]| {
+        (0..2)
+            .map(|d| ((a[d] - b[d]) / scale[d]).powi(2))
+            .sum::<f64>()
+    };
+    let first = (0..pool.len())
+        .min_by(|&a, &b| pool[a].0[0].total_cmp(&pool[b].0[0]))
+        .expect("the pool holds k ≥ 1 networks");
+    let mut chosen = vec![first];
+    while chosen.len() < k {
+        let next = (0..pool.len())
+            .filter(|i| !chosen.contains(i))
+            .max_by(|&a, &b| {
+                let near = |i: usize| {
+                    chosen
+                        .iter()
+                        .map(|&c| distance(&pool[i].0, &pool[c].0))
+                        .fold(f64::MAX, f64::min)
+                };
+                near(a).total_cmp(&near(b))
+            })
+            .expect("the pool holds more than the chosen");
+        chosen.push(next);
+    }
+    Ok(chosen.into_iter().map(|i| pool[i].1.clone()).collect())
+}
+
+impl ProxyCheckPlan {
+    /// Checks the plan: distinct setting names, and a target that costs more than
+    /// every proxy (on the plan's own networks).
+    pub fn validate(&self, images: &dyn Fn(&ProxySetting) -> usize) -> Result<(), PlanError> {
+        let mut names = HashSet::new();
+        for s in self.proxies.iter().chain([&self.target]) {
+            if !names.insert(s.name.as_str()) {
+                return Err(PlanError::DuplicateName(s.name.clone()));
+            }
+        }
+        let specs: Vec<ArchSpec> = self.networks.iter().map(|n| n.spec.clone()).collect();
+        let target = self.target.compute(&specs, images(&self.target));
+        for proxy in &self.proxies {
+            let cost = proxy.compute(&specs, images(proxy));
+            if target <= cost {
+                return Err(PlanError::TargetTooCheap {
+                    target,
+                    proxy: proxy.name.clone(),
+                    cost,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Every setting, proxies first (cheap results early), the target last.
+    pub fn settings(&self) -> impl Iterator<Item = &ProxySetting> {
+        self.proxies.iter().chain([&self.target])
+    }
+
+    pub fn load(dir: &ProxyCheckDir) -> Result<Option<ProxyCheckPlan>, RunsError> {
+        runs::read_json(&dir.plan())
+    }
+
+    pub fn save(&self, dir: &ProxyCheckDir) -> Result<(), RunsError> {
+        runs::write_json_atomically(&dir.plan(), self)
+    }
+}
+
+/// What a check tells an observer as it goes.
+pub enum CheckEvent<'a> {
+    /// Network `index`'s step time is being measured.
+    Timing {
+        index: usize,
+        name: &'a str,
+    },
+    /// `setting` starts training network `index`; `done` of `total` trainings are
+    /// finished.
+    Training {
+        index: usize,
+        name: &'a str,
+        setting: &'a str,
+        done: usize,
+        total: usize,
+    },
+    Trained(&'a SettingRun),
+}
+
+/// What stops a check (a network that fails to train does not: it is recorded).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Files(#[from] RunsError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+}
+
+/// Runs what `dir` does not hold yet: the networks' step times, then every
+/// setting's trainings, each recorded as it finishes.
+pub fn run_proxy_check(
+    plan: &ProxyCheckPlan,
+    dir: &ProxyCheckDir,
+    device: &Device,
+    ops: OpSet,
+    observe: &mut dyn FnMut(CheckEvent),
+) -> Result<(), CheckError> {
+    dir.repair()?;
+    record_networks(plan, dir, device, ops, observe)?;
+    let networks = dir.networks()?;
+    let done: HashSet<(usize, String)> = dir
+        .trainings()?
+        .into_iter()
+        .map(|r| (r.network, r.setting))
+        .collect();
+    let total = networks.len() * (plan.proxies.len() + 1);
+    let mut finished = done.len();
+    let mut data: HashMap<(String, Option<usize>), Splits> = HashMap::new();
+    for setting in plan.settings() {
+        for network in &networks {
+            if done.contains(&(network.index, setting.name.clone())) {
+                continue;
+            }
+            let key = (setting.data.clone(), setting.images);
+            if !data.contains_key(&key) {
+                data.insert(key.clone(), setting.load_data()?);
+            }
+            observe(CheckEvent::Training {
+                index: network.index,
+                name: &network.spec.name,
+                setting: &setting.name,
+                done: finished,
+                total,
+            });
+            let seed = check_seed(plan.seed, network.index);
+            let run = train_one(network, setting, &data[&key], seed, device, ops);
+            dir.append_training(&run)?;
+            finished += 1;
+            observe(CheckEvent::Trained(&run));
+        }
+    }
+    Ok(())
+}
+
+/// Measures and records the planned networks `dir` does not hold yet.
+fn record_networks(
+    plan: &ProxyCheckPlan,
+    dir: &ProxyCheckDir,
+    device: &Device,
+    ops: OpSet,
+    observe: &mut dyn FnMut(CheckEvent),
+) -> Result<(), RunsError> {
+    let recorded = dir.networks()?.len();
+    for (index, planned) in plan.networks.iter().enumerate().skip(recorded) {
+        let spec = &planned.spec;
+        observe(CheckEvent::Timing {
+            index,
+            name: &spec.name,
+        });
+        let seed = check_seed(plan.seed, index);
+        let step_ms = guarded(|| plan.timing.measure(spec, seed, device, ops)).ok();
+        dir.append_network(&CheckedNetwork {
+            index,
+            key: spec.canonical_key(),
+            choices: planned.choices.clone(),
+            reference: planned.reference.clone(),
+            params: spec.param_count(),
+            macs: analyze(spec, plan.timing.size).map_or(0, |a| a.macs),
+            step_ms,
+            spec: spec.clone(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Trains `network` under `setting`; a failure is a result.
+fn train_one(
+    network: &CheckedNetwork,
+    setting: &ProxySetting,
+    splits: &Splits,
+    seed: u64,
+    device: &Device,
+    ops: OpSet,
+) -> SettingRun {
+    let start = Instant::now();
+    let config = TrainConfig {
+        seed,
+        ..setting.train_config()
+    };
+    let trainer = Trainer {
+        spec: &network.spec,
+        splits,
+        config: &config,
+        device,
+        ops,
+        run: None,
+        resume: false,
+    };
+    let outcome = guarded(|| trainer.run(&mut |_| {})).and_then(|report| match report.outcome {
+        Outcome::Completed => Ok(report.val_acc),
+        Outcome::Diverged { epoch, step, loss } => Err(format!(
+            "diverged: loss {loss} at step {step} (epoch {})",
+            epoch + 1
+        )),
+    });
+    let (status, accuracy, error) = match outcome {
+        Ok(a) => (TrialStatus::Done, Some(a), None),
+        Err(e) => (TrialStatus::Failed, None, Some(e)),
+    };
+    SettingRun {
+        network: network.index,
+        setting: setting.name.clone(),
+        status,
+        accuracy,
+        seconds: start.elapsed().as_secs_f64(),
+        seed,
+        error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use space::spaces::builtin_space;
+
+    #[test]
+    fn settings_read_over_the_search_default_and_give_its_flags() {
+        let s = ProxySetting::parse(
+            "p",
+            "epochs=4, strides=adapt,images=12000,data=fashion-mnist",
+        )
+        .unwrap();
+        assert_eq!(
+            (s.epochs, s.images, s.size, s.strides),
+            (4, Some(12000), DEFAULT_SIZE, SmallImages::DEFAULT)
+        );
+        assert_eq!(
+            s.search_flags().join(" "),
+            "--data fashion-mnist --proxy-images 12000 --proxy-epochs 4 --proxy-batch 64 \
+             --proxy-size 32 --proxy-strides adapt"
+        );
+        assert_eq!(
+            s.describe(12000),
+            "4 epochs of 12000 fashion-mnist images at 32 px, strides adapted"
+        );
+        assert_eq!(
+            ProxySetting::parse("d", "").unwrap(),
+            ProxySetting::search_default("d")
+        );
+        for bad in [
+            "epochs=0",
+            "epochs",
+            "strides=maybe",
+            "colour=red",
+            "size=-3",
+        ] {
+            assert!(ProxySetting::parse("p", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn samples_are_distinct_spread_and_repeat_under_the_seed() {
+        let space = builtin_space("paper").unwrap();
+        let a = sample_spread(&space, 6, 128, 1).unwrap();
+        assert_eq!(a, sample_spread(&space, 6, 128, 1).unwrap());
+        let keys: HashSet<String> = a.iter().map(|n| n.spec.canonical_key()).collect();
+        assert_eq!(keys.len(), 6);
+        // The first is the smallest of the pool; the spread reaches a much larger one.
+        let params: Vec<u64> = a.iter().map(|n| n.spec.param_count()).collect();
+        let largest = *params.iter().max().unwrap();
+        assert!(params.iter().all(|&p| p >= params[0]));
+        assert!(largest > 3 * params[0], "{params:?}");
+    }
+
+    #[test]
+    fn a_target_no_dearer_than_a_proxy_is_refused() {
+        let space = builtin_space("paper").unwrap();
+        let networks = sample_spread(&space, 3, 128, 0).unwrap();
+        let mut plan = ProxyCheckPlan {
+            space,
+            k: 3,
+            seed: 0,
+            proxies: vec![ProxySetting::search_default("default")],
+            target: ProxySetting::parse("target", "epochs=20").unwrap(),
+            timing: Timing {
+                batch: 2,
+                size: 32,
+                steps: 1,
+                warmup: 0,
+            },
+            reward: Reward {
+                w: -0.07,
+                v: -0.05,
+                reference_step_ms: 1.0,
+                reference_params: 1,
+            },
+            networks,
+        };
+        let images = |_: &ProxySetting| 4000;
+        plan.validate(&images).unwrap();
+        plan.target.epochs = 2;
+        assert!(matches!(
+            plan.validate(&images),
+            Err(PlanError::TargetTooCheap { .. })
+        ));
+        plan.target.epochs = 20;
+        plan.proxies.push(ProxySetting::search_default("default"));
+        assert!(matches!(
+            plan.validate(&images),
+            Err(PlanError::DuplicateName(_))
+        ));
+    }
+}

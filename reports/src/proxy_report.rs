@@ -1,0 +1,253 @@
+//! The report of a proxy check: for each proxy, how well its accuracies rank the
+//! networks the way the target's do (Kendall τ and Spearman ρ with bootstrap 90%
+//! intervals, the top 3 in common), what the search's reward would rank (the
+//! proxy's and the target's accuracy, each with the same step time and
+//! parameters), and what the proxy costs; a scatter plot per proxy; and every
+//! network with its accuracies.
+
+use std::path::{Path, PathBuf};
+
+use runs::CheckedNetwork;
+use serde_json::Value;
+
+use crate::ReportError;
+use crate::cells::{ms, pct, run_name, saved};
+use crate::document::Document;
+use crate::format::{si, thousands};
+use crate::plots::{self, ProxyScatter};
+use crate::ranks::{bootstrap_interval, kendall_tau, spearman, top_overlap};
+use crate::run::ProxyCheckRun;
+
+/// Bootstrap resamples and level of the intervals.
+const RESAMPLES: usize = 2000;
+const LEVEL: f64 = 0.9;
+
+/// How one proxy ranks the networks against the target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProxySummary {
+    pub setting: String,
+    pub description: String,
+    /// Networks with an accuracy under both the proxy and the target.
+    pub networks: usize,
+    pub tau: f64,
+    pub tau_interval: (f64, f64),
+    pub spearman: f64,
+    pub spearman_interval: (f64, f64),
+    /// Of the target's 3 best networks, how many are the proxy's 3 best.
+    pub top3: usize,
+    /// τ of the search's reward computed from the proxy's accuracy against the
+    /// same reward from the target's.
+    pub reward_tau: f64,
+    /// Mean seconds of one network's proxy training.
+    pub seconds: f64,
+}
+
+/// `fashion-mnist (all images), 2 epochs at 32 px, strides adapted`, from a
+/// setting in the plan.
+fn describe(setting: &Value) -> String {
+    let epochs = setting["epochs"].as_u64().unwrap_or(0);
+    let images = setting["images"]
+        .as_u64()
+        .map_or("all".to_string(), |n| n.to_string());
+    let strides = match setting["strides"]["rule"].as_str() {
+        Some("adapt_strides") => "adapted",
+        _ => "kept",
+    };
+    format!(
+        "{} ({images} images), {epochs} epoch{} at {} px, strides {strides}",
+        setting["data"].as_str().unwrap_or("?"),
+        if epochs == 1 { "" } else { "s" },
+        setting["size"].as_u64().unwrap_or(0),
+    )
+}
+
+/// The search's reward of `network` at `accuracy`, as the plan defines it.
+fn reward(plan: &Value, network: &CheckedNetwork, accuracy: f64) -> f64 {
+    let r = &plan["reward"];
+    let number = |key: &str| r[key].as_f64().unwrap_or(f64::NAN);
+    let step = network.step_ms.as_ref().map_or(f64::NAN, |s| s.median);
+    accuracy
+        * (step / number("reference_step_ms")).powf(number("w"))
+        * (network.params as f64 / number("reference_params")).powf(number("v"))
+}
+
+/// Every proxy of the check against its target, in the plan's order; a seeded
+/// bootstrap makes the intervals the same on every reading.
+pub fn summarize(run: &ProxyCheckRun) -> Vec<ProxySummary> {
+    let target = run.accuracies("target");
+    let proxies = run.plan["proxies"].as_array().cloned().unwrap_or_default();
+    proxies
+        .iter()
+        .map(|setting| {
+            let name = setting["name"].as_str().unwrap_or("?").to_string();
+            let proxy = run.accuracies(&name);
+            let pairs: Vec<(usize, f64, f64)> = (0..run.networks.len())
+                .filter_map(|i| Some((i, proxy[i]?, target[i]?)))
+                .collect();
+            let x: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+            let y: Vec<f64> = pairs.iter().map(|p| p.2).collect();
+            let network = |i: usize| &run.networks[i];
+            let rx: Vec<f64> = pairs
+                .iter()
+                .map(|&(i, a, _)| reward(&run.plan, network(i), a))
+                .collect();
+            let ry: Vec<f64> = pairs
+                .iter()
+                .map(|&(i, _, a)| reward(&run.plan, network(i), a))
+                .collect();
+            let runs: Vec<f64> = run
+                .trainings
+                .iter()
+                .filter(|t| t.setting == name)
+                .map(|t| t.seconds)
+                .collect();
+            ProxySummary {
+                description: describe(setting),
+                networks: pairs.len(),
+                tau: kendall_tau(&x, &y),
+                tau_interval: bootstrap_interval(&x, &y, kendall_tau, RESAMPLES, LEVEL, 1),
+                spearman: spearman(&x, &y),
+                spearman_interval: bootstrap_interval(&x, &y, spearman, RESAMPLES, LEVEL, 2),
+                top3: top_overlap(&x, &y, 3),
+                reward_tau: kendall_tau(&rx, &ry),
+                seconds: runs.iter().sum::<f64>() / runs.len().max(1) as f64,
+                setting: name,
+            }
+        })
+        .collect()
+}
+
+/// The cheapest proxy whose τ reaches `min_tau`.
+pub fn cheapest_passing(summaries: &[ProxySummary], min_tau: f64) -> Option<&ProxySummary> {
+    summaries
+        .iter()
+        .filter(|s| s.tau >= min_tau)
+        .min_by(|a, b| a.seconds.total_cmp(&b.seconds))
+}
+
+/// `0.52 (0.21 – 0.78)`.
+pub fn with_interval(value: f64, (lo, hi): (f64, f64)) -> String {
+    if value.is_nan() {
+        return "-".into();
+    }
+    format!("{value:.2} ({lo:.2} – {hi:.2})")
+}
+
+pub(crate) fn proxy_check_document(
+    run: &ProxyCheckRun,
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+) -> Result<Document, ReportError> {
+    let mut doc = Document::new(format!("Proxy check: {}", run_name(&run.dir)));
+    let target = &run.plan["target"];
+    let target_runs = run.trainings.iter().filter(|t| t.setting == "target");
+    let target_seconds: Vec<f64> = target_runs.map(|t| t.seconds).collect();
+    doc.paragraph(format!(
+        "{} networks of the space `{}` (sampled to spread over parameters and MACs, seed {}), \
+         each trained under every proxy and under the target: {} ({:.0} s per network). \
+         Accuracy is the validation accuracy after training; the reward is the search's, \
+         A·(S/S₀)^w·(P/P₀)^v, with each network's measured step time S and parameters P.",
+        run.networks.len(),
+        run.plan["space"]["name"].as_str().unwrap_or("?"),
+        run.plan["seed"],
+        describe(target),
+        target_seconds.iter().sum::<f64>() / target_seconds.len().max(1) as f64,
+    ));
+    let summaries = summarize(run);
+    doc.heading("How well each proxy ranks the networks");
+    doc.table(
+        &[
+            "proxy",
+            "setting",
+            "networks",
+            "Kendall τ (90% CI)",
+            "Spearman ρ (90% CI)",
+            "top 3 shared",
+            "reward τ",
+            "seconds per network",
+        ],
+        summaries
+            .iter()
+            .map(|s| {
+                vec![
+                    s.setting.clone(),
+                    s.description.clone(),
+                    s.networks.to_string(),
+                    with_interval(s.tau, s.tau_interval),
+                    with_interval(s.spearman, s.spearman_interval),
+                    format!("{}/3", s.top3),
+                    if s.reward_tau.is_nan() {
+                        "-".into()
+                    } else {
+                        format!("{:.2}", s.reward_tau)
+                    },
+                    format!("{:.0}", s.seconds),
+                ]
+            })
+            .collect(),
+    );
+    doc.paragraph(format!(
+        "Intervals: {RESAMPLES} bootstrap resamples of the networks, seeded. A τ of 1 is the \
+         target's order exactly, 0 no relation."
+    ));
+    for s in &summaries {
+        doc.heading(format!("Proxy `{}` against the target", s.setting));
+        let target = run.accuracies("target");
+        let proxy = run.accuracies(&s.setting);
+        let points = run
+            .networks
+            .iter()
+            .filter_map(|n| {
+                let label = n.reference.clone().unwrap_or_else(|| n.index.to_string());
+                Some((
+                    proxy[n.index]?,
+                    target[n.index]?,
+                    label,
+                    n.reference.is_some(),
+                ))
+            })
+            .collect();
+        let figure = ProxyScatter {
+            name: format!("proxy_{}", file_safe(&s.setting)),
+            title: format!("{}: τ = {:.2}", s.setting, s.tau),
+            x_desc: format!("proxy accuracy ({})", s.description),
+            y_desc: "target accuracy".into(),
+            points,
+        };
+        doc.plot(saved(plots::save(&figure, dir)?, files));
+    }
+    networks_table(run, &mut doc);
+    Ok(doc)
+}
+
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// Every network with its costs and its accuracy under each setting.
+fn networks_table(run: &ProxyCheckRun, doc: &mut Document) {
+    let settings = run.setting_names();
+    let accuracies: Vec<Vec<Option<f64>>> = settings.iter().map(|s| run.accuracies(s)).collect();
+    let mut header = vec!["network", "name", "params", "MACs", "step ms"];
+    header.extend(settings.iter().map(String::as_str));
+    doc.heading("Networks");
+    doc.table(
+        &header,
+        run.networks
+            .iter()
+            .map(|n| {
+                let mut row = vec![
+                    n.reference.clone().unwrap_or_else(|| n.index.to_string()),
+                    n.spec.name.clone(),
+                    thousands(n.params),
+                    si(n.macs),
+                    ms(n.step_ms.as_ref().map(|s| s.median)),
+                ];
+                row.extend(accuracies.iter().map(|a| pct(a[n.index])));
+                row
+            })
+            .collect(),
+    );
+}
