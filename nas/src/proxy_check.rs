@@ -317,7 +317,7 @@ impl ProxyCheckPlan {
         Ok(())
     }
 
-    /// Every setting, proxies first (cheap results early), the target last.
+    /// Every setting: the proxies, then the target.
     pub fn settings(&self) -> impl Iterator<Item = &ProxySetting> {
         self.proxies.iter().chain([&self.target])
     }
@@ -359,8 +359,8 @@ pub enum CheckError {
     Data(#[from] DataError),
 }
 
-/// Runs what `dir` does not hold yet: the networks' step times, then every
-/// setting's trainings, each recorded as it finishes.
+/// Runs what `dir` does not hold yet: the networks' step times, then each
+/// network's trainings under every setting, each recorded as it finishes.
 pub fn run_proxy_check(
     plan: &ProxyCheckPlan,
     dir: &ProxyCheckDir,
@@ -379,8 +379,9 @@ pub fn run_proxy_check(
     let total = networks.len() * (plan.proxies.len() + 1);
     let mut finished = done.len();
     let mut data: HashMap<(String, Option<usize>), Splits> = HashMap::new();
-    for setting in plan.settings() {
-        for network in &networks {
+    // Network by network: a check cut off early still ranks the networks it has.
+    for network in &networks {
+        for setting in plan.settings() {
             if done.contains(&(network.index, setting.name.clone())) {
                 continue;
             }

@@ -35,7 +35,10 @@ fn check(spec: &ArchSpec, size: usize) {
             Some(i) => restored.stages[i].stride = spec.stages[i].stride,
             None => restored.stem_stride = spec.stem_stride,
         }
-        assert!(restored.final_side(size) < 2, "{what}: adapted more than needed");
+        assert!(
+            restored.final_side(size) < 2,
+            "{what}: adapted more than needed"
+        );
     }
 }
 

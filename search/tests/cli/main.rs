@@ -5,6 +5,7 @@ mod common;
 
 mod architectures;
 mod measuring;
+mod proxy_checking;
 mod reproducing;
 mod searching;
 mod sharing;
