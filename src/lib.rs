@@ -4,7 +4,7 @@
 
 pub use models;
 pub use nas;
+pub use records;
 pub use reports;
-pub use runs;
 pub use space;
 pub use train;

@@ -9,10 +9,10 @@ use effnas::models::ops::OpSet;
 use effnas::nas::reproduce::miniature::miniature;
 use effnas::nas::reproduce::{Progress, ThroughputPlan, run_throughput};
 use effnas::nas::store::{RunDirStore, TrialStore};
-use effnas::reports::{ReproductionRun, SearchRun, TrainRun};
-use effnas::runs::{
+use effnas::records::{
     MetricLine, PointStatus, Proposal, ReproductionDir, StepStats, TrainDir, Trial, TrialStatus,
 };
+use effnas::reports::{ReproductionRun, SearchRun, TrainRun};
 use effnas::space::{ArchSpec, Choices, preset};
 use effnas::train::data::embedded_fashion_mnist;
 use effnas::train::{Event, Progressive, TrainConfig, Trainer};

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use candle_core::Device;
 use models::ops::OpSet;
-use runs::{Proposal, StepStats, Trial, TrialStatus};
+use records::{Proposal, StepStats, Trial, TrialStatus};
 use serde::{Deserialize, Serialize};
 use space::{ArchSpec, analyze, estimate_training_memory};
 use train::{Outcome, Splits, StepTimer, TrainConfig, Trainer};

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use candle_core::Device;
 use models::ops::OpSet;
-use runs::{Proposal, Trial};
+use records::{Proposal, Trial};
 use train::Splits;
 
 use crate::config::SearchConfig;

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use rand::Rng;
-use runs::{Proposal, Trial};
+use records::{Proposal, Trial};
 use space::SearchSpace;
 use train::rng_for;
 

@@ -4,7 +4,7 @@
 
 use candle_core::Device;
 use models::ops::OpSet;
-use runs::{Proposal, Trial};
+use records::{Proposal, Trial};
 use space::ArchSpec;
 use train::Splits;
 

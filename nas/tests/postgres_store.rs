@@ -4,7 +4,7 @@
 
 use nas::store::postgres::{OpenError, SCHEMA_VERSION, connect};
 use nas::store::{Counts, PgStore, SharedStore, TrialStore};
-use runs::{Proposal, StepStats, Trial, TrialStatus};
+use records::{Proposal, StepStats, Trial, TrialStatus};
 use space::Choices;
 
 fn server() -> Option<String> {

@@ -8,7 +8,7 @@ use nas::strategy::{Observation, StrategyKind};
 use nas::{EvaluatorConfig, Reward, SearchConfig, Timing, run_search};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use runs::{Trial, TrialStatus};
+use records::{Trial, TrialStatus};
 use space::SearchSpace;
 use space::spaces::builtin_space;
 use train::data::{Splits, embedded_fashion_mnist};
@@ -37,6 +37,7 @@ fn config(budget: usize, strategy: StrategyKind) -> SearchConfig {
         time_budget_s: None,
         seed: 1,
         data: None,
+        proxy_images: None,
         reference: "tiny".into(),
         evaluator: EvaluatorConfig {
             timing: Timing {

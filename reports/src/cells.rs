@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use runs::Trial;
+use records::Trial;
 use serde_json::Value;
 
 use crate::format::thousands;

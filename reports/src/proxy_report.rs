@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use runs::CheckedNetwork;
+use records::CheckedNetwork;
 use serde_json::Value;
 
 use crate::ReportError;

@@ -14,7 +14,7 @@ use crate::format::{bytes, si, thousands};
 use crate::plots::{self, StageLayout, TradeOff};
 use crate::run::{ReproductionRun, SearchRun};
 use crate::stages::{compare_stages, comparison_header};
-use runs::{PointStatus, ThroughputRecord, Trial};
+use records::{PointStatus, ThroughputRecord, Trial};
 
 /// Paper Table 3 (EfficientNet-B4 on ImageNet): params (M), FLOPs (B), top-1,
 /// TPUv3 and V100 images/s.

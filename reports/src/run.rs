@@ -1,13 +1,13 @@
 //! A run directory as a report sees it: a search, a training run or a reproduction
-//! of the paper (`runs::layout` says which files each holds), read through the
-//! record types of `runs`, so a report can be made from any run, old or new, on any
+//! of the paper (`records::layout` says which files each holds), read through the
+//! record types of `records`, so a report can be made from any run, old or new, on any
 //! machine. A torn last line (a process killed while appending) is ignored; a bad
 //! line elsewhere is an error naming the file and line.
 
 use std::path::{Path, PathBuf};
 
-use runs::layout::RunKind;
-use runs::{
+use records::layout::RunKind;
+use records::{
     CheckedNetwork, EpochRecord, MetricLine, ProxyCheckDir, ReproductionDir, RunsError, SearchDir,
     SettingRun, ThroughputRecord, TrainDir, Trial,
 };
@@ -114,7 +114,7 @@ impl SearchRun {
 
     /// The finished trial with the highest reward.
     pub fn best(&self) -> Option<&Trial> {
-        runs::trial::best(&self.trials)
+        records::trial::best(&self.trials)
     }
 
     /// A setting from `config.json` by JSON pointer (`/evaluator/timing/batch`).
@@ -159,7 +159,7 @@ impl ReproductionRun {
         let search = reproduction.search();
         Ok(ReproductionRun {
             dir: dir.to_path_buf(),
-            plan: runs::read_json(&reproduction.plan())?.unwrap_or(Value::Null),
+            plan: records::read_json(&reproduction.plan())?.unwrap_or(Value::Null),
             throughput: reproduction.throughput()?,
             fused: reproduction.fused()?,
             search: if search.root.is_dir() {
@@ -177,7 +177,7 @@ impl ProxyCheckRun {
         let check = ProxyCheckDir::new(dir);
         Ok(ProxyCheckRun {
             dir: dir.to_path_buf(),
-            plan: runs::read_json(&check.plan())?.unwrap_or(Value::Null),
+            plan: records::read_json(&check.plan())?.unwrap_or(Value::Null),
             networks: check.networks()?,
             trainings: check.trainings()?,
         })

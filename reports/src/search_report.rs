@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use runs::{Trial, TrialStatus};
+use records::{Trial, TrialStatus};
 use serde_json::Value;
 
 use crate::ReportError;

@@ -8,7 +8,7 @@ use polars_io::prelude::{CsvWriter, ParquetWriter, SerWriter};
 
 use crate::ReportError;
 use crate::pareto::{Goal, non_dominated_ranks};
-use runs::{EpochRecord, Trial};
+use records::{EpochRecord, Trial};
 
 /// Accuracy (higher) against step time (lower).
 pub const ACC_TIME: [Goal; 2] = [Goal::Max, Goal::Min];

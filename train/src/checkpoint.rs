@@ -7,14 +7,14 @@
 //!                   state.json
 //! ```
 //!
-//! The rest of the run directory (settings, metrics) is `runs::TrainDir`'s.
+//! The rest of the run directory (settings, metrics) is `records::TrainDir`'s.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
-use runs::{RunsError, TrainDir};
+use records::{RunsError, TrainDir};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
@@ -64,7 +64,7 @@ pub fn save(
     let optimizer: HashMap<String, Tensor> = optimizer.into_iter().collect();
     let path = fresh.join("optimizer.safetensors");
     candle_core::safetensors::save(&optimizer, &path).map_err(|e| RunsError::bad_file(&path, e))?;
-    runs::write_json_atomically(&fresh.join("state.json"), state)?;
+    records::write_json_atomically(&fresh.join("state.json"), state)?;
 
     let (current, old) = (dir.checkpoint(), dir.checkpoint_old());
     let _ = fs::remove_dir_all(&old);
@@ -86,7 +86,7 @@ pub fn latest(dir: &TrainDir) -> Option<PathBuf> {
 /// Where the run stood when `checkpoint` was saved.
 pub fn load_state(checkpoint: &Path) -> Result<RunState, TrainError> {
     let path = checkpoint.join("state.json");
-    runs::read_json(&path)?.ok_or_else(|| RunsError::bad_file(&path, "missing").into())
+    records::read_json(&path)?.ok_or_else(|| RunsError::bad_file(&path, "missing").into())
 }
 
 /// The optimizer's slots as saved in `checkpoint`.

@@ -3,7 +3,7 @@
 //! `S_i = S_0 + (S_e − S_0)·i/(M−1)` with every regularization magnitude
 //! `φ_i = φ_0 + (φ_e − φ_0)·i/(M−1)`. Weights carry over between stages.
 
-use runs::StageSettings;
+use records::StageSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::error::SettingError;

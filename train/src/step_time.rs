@@ -115,8 +115,8 @@ impl StepTimer {
 
 impl StepTimes {
     /// The statistics a search records for a trial.
-    pub fn stats(&self) -> runs::StepStats {
-        runs::StepStats {
+    pub fn stats(&self) -> records::StepStats {
+        records::StepStats {
             median: self.step_ms_median,
             min: self.step_ms_min,
             max: self.step_ms_max,

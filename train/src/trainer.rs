@@ -9,7 +9,7 @@ use candle_core::{Device, Tensor};
 use models::ema::Ema;
 use models::ops::OpSet;
 use models::{AdamW, AdamWConfig, EfficientNet, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig};
-use runs::{EpochRecord, MetricLine, StageSettings, TrainDir};
+use records::{EpochRecord, MetricLine, StageSettings, TrainDir};
 use serde::Serialize;
 use space::ArchSpec;
 

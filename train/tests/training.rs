@@ -3,7 +3,7 @@
 
 use candle_core::Device;
 use models::ops::OpSet;
-use runs::TrainDir;
+use records::TrainDir;
 use space::ArchSpec;
 use train::data::{Splits, embedded_fashion_mnist};
 use train::{LrDecay, OptimizerKind, Outcome, Progressive, TrainConfig, Trainer};

@@ -1,7 +1,7 @@
 //! The reproduction's last step: the network the search found, scaled into an
 //! S/M/L family as the paper scaled EfficientNetV2-S (paper §3.4).
 
-use runs::{ReproductionDir, RunsError};
+use records::{ReproductionDir, RunsError};
 use space::FamilyMember;
 
 /// What became of the family.

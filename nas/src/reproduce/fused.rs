@@ -3,7 +3,7 @@
 
 use candle_core::Device;
 use models::ops::OpSet;
-use runs::{Proposal, ReproductionDir};
+use records::{Proposal, ReproductionDir};
 use space::{ArchSpec, BlockKind};
 
 use super::{Plan, Progress};

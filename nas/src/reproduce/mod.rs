@@ -1,6 +1,6 @@
 //! Reproducing the paper's findings on this machine (`search reproduce`): the
 //! Table 2 and Table 3 analogs, the search, and the found network's family, each
-//! recorded in one directory (`runs::ReproductionDir`) as it finishes, so a
+//! recorded in one directory (`records::ReproductionDir`) as it finishes, so a
 //! reproduction cut off at any point resumes where it stopped. The report reads
 //! only these files.
 //!
@@ -33,12 +33,12 @@ pub enum Progress<'a> {
         size: usize,
         batch: usize,
     },
-    PointMeasured(&'a runs::ThroughputRecord),
+    PointMeasured(&'a records::ThroughputRecord),
     /// Table 3: variant `index` of `total` is being evaluated.
     Variant {
         index: usize,
         total: usize,
         name: &'a str,
     },
-    VariantEvaluated(&'a runs::Trial),
+    VariantEvaluated(&'a records::Trial),
 }

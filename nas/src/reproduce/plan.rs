@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use runs::{ReproductionDir, RunsError};
+use records::{ReproductionDir, RunsError};
 use serde::{Deserialize, Serialize};
 use space::spaces::builtin_space;
 use space::{ArchSpec, estimate_training_memory, preset};
@@ -82,7 +82,7 @@ impl Plan {
         std::fs::create_dir_all(&networks).map_err(|e| RunsError::io(&networks, e))?;
         let write = |name: &str, text: String| -> Result<String, RunsError> {
             let path = networks.join(format!("{name}.json"));
-            runs::write_atomically(&path, &text)?;
+            records::write_atomically(&path, &text)?;
             let path = path.canonicalize().map_err(|e| RunsError::io(&path, e))?;
             Ok(path_arg(&path))
         };
@@ -147,11 +147,11 @@ impl Plan {
 
     /// The plan saved in `dir`, if any.
     pub fn load(dir: &ReproductionDir) -> Result<Option<Plan>, RunsError> {
-        runs::read_json(&dir.plan())
+        records::read_json(&dir.plan())
     }
 
     pub fn save(&self, dir: &ReproductionDir) -> Result<(), RunsError> {
-        runs::write_json_atomically(&dir.plan(), self)
+        records::write_json_atomically(&dir.plan(), self)
     }
 }
 

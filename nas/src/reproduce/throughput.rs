@@ -4,7 +4,7 @@
 
 use candle_core::Device;
 use models::ops::OpSet;
-use runs::{PointStatus, ReproductionDir, RunsError, ThroughputRecord};
+use records::{PointStatus, ReproductionDir, RunsError, ThroughputRecord};
 use serde::{Deserialize, Serialize};
 use space::{ArchSpec, estimate_training_memory};
 

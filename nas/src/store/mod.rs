@@ -9,7 +9,7 @@ mod run_dir;
 pub use postgres::PgStore;
 pub use run_dir::RunDirStore;
 
-use runs::{Proposal, Trial};
+use records::{Proposal, Trial};
 
 /// An append-only record of a search.
 pub trait TrialStore {
@@ -90,7 +90,7 @@ pub trait SharedStore: TrialStore + Send {
 pub enum StoreError {
     /// A run directory's file could not be read or written.
     #[error(transparent)]
-    Files(#[from] runs::RunsError),
+    Files(#[from] records::RunsError),
     /// The database refused or failed.
     #[error("PostgreSQL: {0}")]
     Database(String),

@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use postgres::{Client, NoTls, Transaction};
 
-use runs::{Proposal, Trial, TrialStatus};
+use records::{Proposal, Trial, TrialStatus};
 
 use super::{Claim, Counts, SharedStore, StoreError, TrialStore};
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use runs::{RunsError, SearchDir, Trial};
+use records::{RunsError, SearchDir, Trial};
 
 use super::{StoreError, TrialStore};
 
@@ -43,7 +43,7 @@ impl TrialStore for RunDirStore {
     /// Appends the trial, then rewrites `best.json`.
     fn append(&mut self, trial: &Trial) -> Result<(), StoreError> {
         self.dir.append_trial(trial)?;
-        if let Some(best) = runs::trial::best(&self.dir.trials()?) {
+        if let Some(best) = records::trial::best(&self.dir.trials()?) {
             self.dir.save_best(best)?;
         }
         Ok(())

@@ -8,7 +8,7 @@ use super::{
     DrawResult, FONT, FRONT, Figure, MUTED, SHADE, TRIAL, draw_empty, draw_legend, padded_range,
     tick, whole,
 };
-use runs::EpochRecord;
+use records::EpochRecord;
 
 pub struct TrainingCurves<'a> {
     pub title: String,

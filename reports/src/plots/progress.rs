@@ -8,7 +8,7 @@ use super::{
     DrawResult, FONT, FRONT, Figure, MUTED, TRIAL, draw_empty, draw_legend, padded_range, tick,
     whole,
 };
-use runs::Trial;
+use records::Trial;
 
 pub struct SearchProgress<'a> {
     pub trials: &'a [Trial],

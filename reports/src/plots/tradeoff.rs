@@ -9,7 +9,7 @@ use super::{
     DrawResult, FONT, FRONT, Figure, REFERENCE, TRIAL, draw_empty, draw_legend, padded_range, tick,
 };
 use crate::pareto::{Goal, front};
-use runs::Trial;
+use records::Trial;
 
 pub struct TradeOff<'a> {
     pub name: String,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use runs::SearchDir;
+use records::SearchDir;
 
 use crate::failure::Failure;
 
@@ -29,7 +29,7 @@ pub fn run(args: ExportArgs) -> Result<(), Failure> {
     }
     let trials = dir.trials().map_err(Failure::bad_input)?;
     let trial = if args.trial == "best" {
-        runs::trial::best(&trials).ok_or_else(|| Failure::bad_input("no finished trial yet"))?
+        records::trial::best(&trials).ok_or_else(|| Failure::bad_input("no finished trial yet"))?
     } else {
         let id: usize = args.trial.parse().map_err(|_| {
             Failure::bad_input(format!(

@@ -9,9 +9,9 @@ use nas::proxy_check::{
     CheckEvent, PlannedNetwork, ProxyCheckPlan, ProxySetting, run_proxy_check, sample_spread,
 };
 use nas::{Reward, Timing};
+use records::ProxyCheckDir;
 use reports::ProxyCheckRun;
 use reports::proxy_report::{ProxySummary, cheapest_passing, summarize, with_interval};
-use runs::ProxyCheckDir;
 use space::SmallImages;
 
 use super::search_cmd::backbone_of;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use nas::reproduce::plan::path_arg;
 use nas::reproduce::{FamilyOutcome, Plan, Progress, run_fused, run_throughput, scale_best};
-use runs::{PointStatus, ReproductionDir};
+use records::{PointStatus, ReproductionDir};
 
 use super::search_cmd;
 use crate::failure::Failure;

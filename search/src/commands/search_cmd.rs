@@ -11,7 +11,7 @@ use nas::references::evaluate_references;
 use nas::store::{PgStore, RunDirStore, TrialStore};
 use nas::worker::{WorkerEvent, run_worker};
 use nas::{EvaluatorConfig, Reward, SearchConfig, SearchEvent, Sharing, StrategyKind, Timing};
-use runs::{Trial, TrialStatus};
+use records::{Trial, TrialStatus};
 use serde_json::json;
 use space::{ArchSpec, SmallImages};
 use train::{Splits, TrainConfig};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use models::ops::OpSet;
-use runs::TrainDir;
+use records::TrainDir;
 use serde_json::json;
 use space::{ArchSpec, SmallImages};
 use train::{

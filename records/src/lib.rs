@@ -1,0 +1,28 @@
+//! The on-disk format every effnas run shares, written by the trainer and the
+//! search and read by the reports: one record type per thing on disk, one way to
+//! append and read JSON lines, one way to replace a file atomically.
+//!
+//! - [`layout`]: where each file of a search, a training run and a reproduction lives;
+//! - [`trial`]: a search's proposals and evaluated trials;
+//! - [`metrics`]: a training run's per-step and per-epoch lines;
+//! - [`throughput`]: the points of a throughput grid (the paper's Table 2);
+//! - [`proxy_check`]: the networks of a proxy check and their trainings;
+//! - [`jsonl`] and [`atomic`]: appending, reading and replacing files durably;
+//! - [`error`]: what can go wrong, naming the file (and line).
+
+pub mod atomic;
+pub mod error;
+pub mod jsonl;
+pub mod layout;
+pub mod metrics;
+pub mod proxy_check;
+pub mod throughput;
+pub mod trial;
+
+pub use atomic::{read_json, write_atomically, write_json_atomically};
+pub use error::RunsError;
+pub use layout::{ProxyCheckDir, ReproductionDir, SearchDir, TrainDir};
+pub use metrics::{EpochRecord, MetricLine, StageSettings};
+pub use proxy_check::{CheckedNetwork, SettingRun};
+pub use throughput::{PointStatus, ThroughputRecord};
+pub use trial::{Proposal, StepStats, Trial, TrialStatus};
