@@ -15,7 +15,7 @@ pub enum NasError {
     Decode(#[from] space::SpaceError),
     /// A reproduction's files could not be read or written.
     #[error(transparent)]
-    Files(#[from] records::RunsError),
+    Files(#[from] records::RecordsError),
     /// A model could not be built or timed.
     #[error(transparent)]
     Model(#[from] models::ModelError),

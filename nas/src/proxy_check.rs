@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use candle_core::Device;
 use models::ops::OpSet;
-use records::{CheckedNetwork, ProxyCheckDir, RunsError, SettingRun, TrialStatus};
+use records::{CheckedNetwork, ProxyCheckDir, RecordsError, SettingRun, TrialStatus};
 use serde::{Deserialize, Serialize};
 use space::{ArchSpec, SearchSpace, SmallImages, analyze};
 use train::{DataError, Outcome, Splits, TrainConfig, Trainer, rng_for};
@@ -138,17 +138,20 @@ impl ProxySetting {
     }
 
     /// Forward multiply-accumulates of training `networks` under this setting
-    /// (`images` training images a epoch): what it costs, in the units the target
+    /// (`images` training images an epoch): what it costs, in the units the target
     /// and the proxies are compared in.
     pub fn compute(&self, networks: &[ArchSpec], images: usize) -> f64 {
         networks
             .iter()
-            .map(|spec| {
-                let trained = self.strides.apply(spec, self.size);
-                let macs = analyze(&trained, self.size).map_or(0, |a| a.macs);
-                macs as f64 * images as f64 * self.epochs as f64
-            })
+            .map(|spec| self.compute_of(spec, images))
             .sum()
+    }
+
+    /// [`Self::compute`] of one network.
+    pub fn compute_of(&self, spec: &ArchSpec, images: usize) -> f64 {
+        let trained = self.strides.apply(spec, self.size);
+        let macs = analyze(&trained, self.size).map_or(0, |a| a.macs);
+        macs as f64 * images as f64 * self.epochs as f64
     }
 }
 
@@ -166,6 +169,9 @@ pub struct ProxyCheckPlan {
     pub space: SearchSpace,
     /// Networks sampled from the space (references come on top).
     pub k: usize,
+    /// The samples' cap on MACs at the timing size, if any.
+    #[serde(default)]
+    pub max_macs: Option<u64>,
     pub seed: u64,
     pub proxies: Vec<ProxySetting>,
     pub target: ProxySetting,
@@ -192,7 +198,7 @@ pub enum PlanError {
     #[error("--k {0}: a rank correlation needs at least 3 networks")]
     TooFew(usize),
     #[error(
-        "the space `{space}` produced only {found} distinct networks in {draws} draws; --k {k} needs {k}"
+        "the space `{space}` produced only {found} distinct networks (within the MACs cap) in {draws} draws; --k {k} needs {k}"
     )]
     SpaceTooSmall {
         space: String,
@@ -213,13 +219,15 @@ pub enum PlanError {
 }
 
 /// `k` distinct networks from `space`, spread over parameters and MACs at
-/// `size`: a pool of random samples, from which the one with the fewest
-/// parameters is taken first, then each time the one farthest (in log parameters
-/// and log MACs, scaled to the pool's range) from those already taken.
+/// `size`: a pool of random samples (of at most `max_macs` MACs at `size`), from
+/// which the one with the fewest parameters is taken first, then each time the one
+/// farthest (in log parameters and log MACs, scaled to the pool's range) from those
+/// already taken.
 pub fn sample_spread(
     space: &SearchSpace,
     k: usize,
     size: usize,
+    max_macs: Option<u64>,
     seed: u64,
 ) -> Result<Vec<PlannedNetwork>, PlanError> {
     let draws = 40 * k.max(3);
@@ -234,6 +242,9 @@ pub fn sample_spread(
         let Ok(analysis) = analyze(&spec, size) else {
             continue;
         };
+        if max_macs.is_some_and(|cap| analysis.macs > cap) {
+            continue;
+        }
         if seen.insert(spec.canonical_key()) {
             let point = [
                 (analysis.params.max(1) as f64).ln(),
@@ -292,41 +303,47 @@ pub fn sample_spread(
     Ok(chosen.into_iter().map(|i| pool[i].1.clone()).collect())
 }
 
-impl ProxyCheckPlan {
-    /// Checks the plan: distinct setting names, and a target that costs more than
-    /// every proxy (on the plan's own networks).
-    pub fn validate(&self, images: &dyn Fn(&ProxySetting) -> usize) -> Result<(), PlanError> {
-        let mut names = HashSet::new();
-        for s in self.proxies.iter().chain([&self.target]) {
-            if !names.insert(s.name.as_str()) {
-                return Err(PlanError::DuplicateName(s.name.clone()));
-            }
+/// Checks a check's settings: distinct names, and a target that costs more than
+/// every proxy on the check's own `networks` (`images` gives each setting's
+/// training images).
+pub fn check_settings(
+    proxies: &[ProxySetting],
+    target: &ProxySetting,
+    networks: &[PlannedNetwork],
+    images: &dyn Fn(&ProxySetting) -> usize,
+) -> Result<(), PlanError> {
+    let mut names = HashSet::new();
+    for s in proxies.iter().chain([target]) {
+        if !names.insert(s.name.as_str()) {
+            return Err(PlanError::DuplicateName(s.name.clone()));
         }
-        let specs: Vec<ArchSpec> = self.networks.iter().map(|n| n.spec.clone()).collect();
-        let target = self.target.compute(&specs, images(&self.target));
-        for proxy in &self.proxies {
-            let cost = proxy.compute(&specs, images(proxy));
-            if target <= cost {
-                return Err(PlanError::TargetTooCheap {
-                    target,
-                    proxy: proxy.name.clone(),
-                    cost,
-                });
-            }
-        }
-        Ok(())
     }
+    let specs: Vec<ArchSpec> = networks.iter().map(|n| n.spec.clone()).collect();
+    let target_cost = target.compute(&specs, images(target));
+    for proxy in proxies {
+        let cost = proxy.compute(&specs, images(proxy));
+        if target_cost <= cost {
+            return Err(PlanError::TargetTooCheap {
+                target: target_cost,
+                proxy: proxy.name.clone(),
+                cost,
+            });
+        }
+    }
+    Ok(())
+}
 
+impl ProxyCheckPlan {
     /// Every setting: the proxies, then the target.
     pub fn settings(&self) -> impl Iterator<Item = &ProxySetting> {
         self.proxies.iter().chain([&self.target])
     }
 
-    pub fn load(dir: &ProxyCheckDir) -> Result<Option<ProxyCheckPlan>, RunsError> {
+    pub fn load(dir: &ProxyCheckDir) -> Result<Option<ProxyCheckPlan>, RecordsError> {
         records::read_json(&dir.plan())
     }
 
-    pub fn save(&self, dir: &ProxyCheckDir) -> Result<(), RunsError> {
+    pub fn save(&self, dir: &ProxyCheckDir) -> Result<(), RecordsError> {
         records::write_json_atomically(&dir.plan(), self)
     }
 }
@@ -354,7 +371,7 @@ pub enum CheckEvent<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
     #[error(transparent)]
-    Files(#[from] RunsError),
+    Files(#[from] RecordsError),
     #[error(transparent)]
     Data(#[from] DataError),
 }
@@ -413,7 +430,7 @@ fn record_networks(
     device: &Device,
     ops: OpSet,
     observe: &mut dyn FnMut(CheckEvent),
-) -> Result<(), RunsError> {
+) -> Result<(), RecordsError> {
     let recorded = dir.networks()?.len();
     for (index, planned) in plan.networks.iter().enumerate().skip(recorded) {
         let spec = &planned.spec;
@@ -477,6 +494,7 @@ fn train_one(
         status,
         accuracy,
         seconds: start.elapsed().as_secs_f64(),
+        compute: setting.compute_of(&network.spec, splits.train.len()),
         seed,
         error,
     }
@@ -521,8 +539,8 @@ mod tests {
     #[test]
     fn samples_are_distinct_spread_and_repeat_under_the_seed() {
         let space = builtin_space("paper").unwrap();
-        let a = sample_spread(&space, 6, 128, 1).unwrap();
-        assert_eq!(a, sample_spread(&space, 6, 128, 1).unwrap());
+        let a = sample_spread(&space, 6, 128, None, 1).unwrap();
+        assert_eq!(a, sample_spread(&space, 6, 128, None, 1).unwrap());
         let keys: HashSet<String> = a.iter().map(|n| n.spec.canonical_key()).collect();
         assert_eq!(keys.len(), 6);
         // The first is the smallest of the pool; the spread reaches a much larger one.
@@ -530,43 +548,30 @@ mod tests {
         let largest = *params.iter().max().unwrap();
         assert!(params.iter().all(|&p| p >= params[0]));
         assert!(largest > 3 * params[0], "{params:?}");
+        // A cap on MACs keeps every sample under it.
+        let cap = 300_000_000;
+        for n in sample_spread(&space, 6, 128, Some(cap), 1).unwrap() {
+            assert!(analyze(&n.spec, 128).unwrap().macs <= cap);
+        }
     }
 
     #[test]
     fn a_target_no_dearer_than_a_proxy_is_refused() {
         let space = builtin_space("paper").unwrap();
-        let networks = sample_spread(&space, 3, 128, 0).unwrap();
-        let mut plan = ProxyCheckPlan {
-            space,
-            k: 3,
-            seed: 0,
-            proxies: vec![ProxySetting::search_default("default")],
-            target: ProxySetting::parse("target", "epochs=20").unwrap(),
-            timing: Timing {
-                batch: 2,
-                size: 32,
-                steps: 1,
-                warmup: 0,
-            },
-            reward: Reward {
-                w: -0.07,
-                v: -0.05,
-                reference_step_ms: 1.0,
-                reference_params: 1,
-            },
-            networks,
-        };
+        let networks = sample_spread(&space, 3, 128, None, 0).unwrap();
+        let mut proxies = vec![ProxySetting::search_default("default")];
+        let mut target = ProxySetting::parse("target", "epochs=20").unwrap();
         let images = |_: &ProxySetting| 4000;
-        plan.validate(&images).unwrap();
-        plan.target.epochs = 2;
+        check_settings(&proxies, &target, &networks, &images).unwrap();
+        target.epochs = 2;
         assert!(matches!(
-            plan.validate(&images),
+            check_settings(&proxies, &target, &networks, &images),
             Err(PlanError::TargetTooCheap { .. })
         ));
-        plan.target.epochs = 20;
-        plan.proxies.push(ProxySetting::search_default("default"));
+        target.epochs = 20;
+        proxies.push(ProxySetting::search_default("default"));
         assert!(matches!(
-            plan.validate(&images),
+            check_settings(&proxies, &target, &networks, &images),
             Err(PlanError::DuplicateName(_))
         ));
     }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
-pub enum RunsError {
+pub enum RecordsError {
     /// The file system refused (missing directory, permissions, a full disk).
     #[error("{}: {source}", path.display())]
     Io {
@@ -23,16 +23,16 @@ pub enum RunsError {
     BadFile { path: PathBuf, message: String },
 }
 
-impl RunsError {
-    pub fn io(path: &Path, source: std::io::Error) -> RunsError {
-        RunsError::Io {
+impl RecordsError {
+    pub fn io(path: &Path, source: std::io::Error) -> RecordsError {
+        RecordsError::Io {
             path: path.to_path_buf(),
             source,
         }
     }
 
-    pub fn bad_file(path: &Path, message: impl std::fmt::Display) -> RunsError {
-        RunsError::BadFile {
+    pub fn bad_file(path: &Path, message: impl std::fmt::Display) -> RecordsError {
+        RecordsError::BadFile {
             path: path.to_path_buf(),
             message: message.to_string(),
         }
@@ -41,9 +41,9 @@ impl RunsError {
     /// The file at fault.
     pub fn path(&self) -> &Path {
         match self {
-            RunsError::Io { path, .. }
-            | RunsError::BadLine { path, .. }
-            | RunsError::BadFile { path, .. } => path,
+            RecordsError::Io { path, .. }
+            | RecordsError::BadLine { path, .. }
+            | RecordsError::BadFile { path, .. } => path,
         }
     }
 }

@@ -12,25 +12,25 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::atomic::write_atomically;
-use crate::error::RunsError;
+use crate::error::RecordsError;
 
 /// The file's bytes and where its complete lines end (`None`: no file).
-fn complete_lines(path: &Path) -> Result<Option<(Vec<u8>, usize)>, RunsError> {
+fn complete_lines(path: &Path) -> Result<Option<(Vec<u8>, usize)>, RecordsError> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(RunsError::io(path, e)),
+        Err(e) => return Err(RecordsError::io(path, e)),
     };
     let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     Ok(Some((bytes, end)))
 }
 
 /// The complete, non-blank lines of `path` with their 1-based numbers.
-fn lines(path: &Path) -> Result<Vec<(usize, String)>, RunsError> {
+fn lines(path: &Path) -> Result<Vec<(usize, String)>, RecordsError> {
     let Some((bytes, end)) = complete_lines(path)? else {
         return Ok(Vec::new());
     };
-    let text = std::str::from_utf8(&bytes[..end]).map_err(|e| RunsError::bad_file(path, e))?;
+    let text = std::str::from_utf8(&bytes[..end]).map_err(|e| RecordsError::bad_file(path, e))?;
     Ok(text
         .lines()
         .enumerate()
@@ -39,8 +39,8 @@ fn lines(path: &Path) -> Result<Vec<(usize, String)>, RunsError> {
         .collect())
 }
 
-fn parse<T: DeserializeOwned>(path: &Path, line: usize, text: &str) -> Result<T, RunsError> {
-    serde_json::from_str(text).map_err(|e| RunsError::BadLine {
+fn parse<T: DeserializeOwned>(path: &Path, line: usize, text: &str) -> Result<T, RecordsError> {
+    serde_json::from_str(text).map_err(|e| RecordsError::BadLine {
         path: path.to_path_buf(),
         line,
         message: e.to_string(),
@@ -48,7 +48,7 @@ fn parse<T: DeserializeOwned>(path: &Path, line: usize, text: &str) -> Result<T,
 }
 
 /// The records of `path`; a missing file holds none, a torn last line is skipped.
-pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, RunsError> {
+pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, RecordsError> {
     lines(path)?
         .iter()
         .map(|(n, l)| parse(path, *n, l))
@@ -56,30 +56,30 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, RunsError> {
 }
 
 /// Appends one record, flushed and synced to disk before returning.
-pub fn append<T: Serialize>(path: &Path, record: &T) -> Result<(), RunsError> {
+pub fn append<T: Serialize>(path: &Path, record: &T) -> Result<(), RecordsError> {
     let mut f = OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map_err(|e| RunsError::io(path, e))?;
+        .map_err(|e| RecordsError::io(path, e))?;
     let line = serde_json::to_string(record).expect("records serialise");
-    writeln!(f, "{line}").map_err(|e| RunsError::io(path, e))?;
-    f.flush().map_err(|e| RunsError::io(path, e))?;
-    f.sync_data().map_err(|e| RunsError::io(path, e))
+    writeln!(f, "{line}").map_err(|e| RecordsError::io(path, e))?;
+    f.flush().map_err(|e| RecordsError::io(path, e))?;
+    f.sync_data().map_err(|e| RecordsError::io(path, e))
 }
 
 /// Cuts a torn last line off `path`, so the next append starts on a fresh line.
-pub fn repair(path: &Path) -> Result<(), RunsError> {
+pub fn repair(path: &Path) -> Result<(), RecordsError> {
     if let Some((bytes, end)) = complete_lines(path)?
         && end < bytes.len()
     {
         let file = OpenOptions::new()
             .write(true)
             .open(path)
-            .map_err(|e| RunsError::io(path, e))?;
+            .map_err(|e| RecordsError::io(path, e))?;
         file.set_len(end as u64)
-            .map_err(|e| RunsError::io(path, e))?;
-        file.sync_all().map_err(|e| RunsError::io(path, e))?;
+            .map_err(|e| RecordsError::io(path, e))?;
+        file.sync_all().map_err(|e| RecordsError::io(path, e))?;
     }
     Ok(())
 }
@@ -89,7 +89,7 @@ pub fn repair(path: &Path) -> Result<(), RunsError> {
 pub fn retain<T: DeserializeOwned>(
     path: &Path,
     keep: impl Fn(&T) -> bool,
-) -> Result<(), RunsError> {
+) -> Result<(), RecordsError> {
     if !path.exists() {
         return Ok(());
     }
@@ -132,7 +132,7 @@ mod tests {
 
         fs::write(&path, "1\nnot json\n3\n").unwrap();
         let e = read::<u32>(&path).unwrap_err();
-        assert!(matches!(e, RunsError::BadLine { line: 2, .. }), "{e}");
+        assert!(matches!(e, RecordsError::BadLine { line: 2, .. }), "{e}");
         assert!(e.to_string().contains("records.jsonl: line 2"), "{e}");
         repair(&path).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "1\nnot json\n3\n");

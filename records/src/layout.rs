@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use space::FamilyMember;
 
-use crate::error::RunsError;
+use crate::error::RecordsError;
 use crate::metrics::MetricLine;
 use crate::proxy_check::{CheckedNetwork, SettingRun};
 use crate::throughput::ThroughputRecord;
@@ -79,11 +79,11 @@ impl RunKind {
     }
 }
 
-fn read_config<T: DeserializeOwned>(root: &Path) -> Result<Option<T>, RunsError> {
+fn read_config<T: DeserializeOwned>(root: &Path) -> Result<Option<T>, RecordsError> {
     atomic::read_json(&root.join(CONFIG))
 }
 
-fn save_config<T: Serialize>(root: &Path, config: &T) -> Result<(), RunsError> {
+fn save_config<T: Serialize>(root: &Path, config: &T) -> Result<(), RecordsError> {
     atomic::write_json_atomically(&root.join(CONFIG), config)
 }
 
@@ -113,11 +113,11 @@ impl SearchDir {
     }
 
     /// The search's settings (`None` before it started).
-    pub fn config<T: DeserializeOwned>(&self) -> Result<Option<T>, RunsError> {
+    pub fn config<T: DeserializeOwned>(&self) -> Result<Option<T>, RecordsError> {
         read_config(&self.root)
     }
 
-    pub fn save_config<T: Serialize>(&self, config: &T) -> Result<(), RunsError> {
+    pub fn save_config<T: Serialize>(&self, config: &T) -> Result<(), RecordsError> {
         save_config(&self.root, config)
     }
 
@@ -129,16 +129,16 @@ impl SearchDir {
             .is_some_and(|c| c.get("space").is_some() && c.get("strategy").is_some())
     }
 
-    pub fn trials(&self) -> Result<Vec<Trial>, RunsError> {
+    pub fn trials(&self) -> Result<Vec<Trial>, RecordsError> {
         jsonl::read(&self.trials_path())
     }
 
-    pub fn append_trial(&self, trial: &Trial) -> Result<(), RunsError> {
+    pub fn append_trial(&self, trial: &Trial) -> Result<(), RecordsError> {
         jsonl::append(&self.trials_path(), trial)
     }
 
     /// The reference networks, each named (`reference`) after its spec.
-    pub fn references(&self) -> Result<Vec<Trial>, RunsError> {
+    pub fn references(&self) -> Result<Vec<Trial>, RecordsError> {
         let mut references: Vec<Trial> = jsonl::read(&self.references_path())?;
         for r in &mut references {
             r.reference.get_or_insert_with(|| r.spec.name.clone());
@@ -146,22 +146,22 @@ impl SearchDir {
         Ok(references)
     }
 
-    pub fn append_reference(&self, trial: &Trial) -> Result<(), RunsError> {
+    pub fn append_reference(&self, trial: &Trial) -> Result<(), RecordsError> {
         jsonl::append(&self.references_path(), trial)
     }
 
     /// Cuts lines torn by a killed writer off the trial files, so appends continue
     /// on fresh lines.
-    pub fn repair(&self) -> Result<(), RunsError> {
+    pub fn repair(&self) -> Result<(), RecordsError> {
         jsonl::repair(&self.trials_path())?;
         jsonl::repair(&self.references_path())
     }
 
-    pub fn save_best(&self, best: &Trial) -> Result<(), RunsError> {
+    pub fn save_best(&self, best: &Trial) -> Result<(), RecordsError> {
         atomic::write_json_atomically(&self.best_path(), best)
     }
 
-    pub fn best(&self) -> Result<Option<Trial>, RunsError> {
+    pub fn best(&self) -> Result<Option<Trial>, RecordsError> {
         atomic::read_json(&self.best_path())
     }
 }
@@ -174,8 +174,8 @@ impl TrainDir {
     }
 
     /// The directory, created if needed.
-    pub fn create(root: &Path) -> Result<TrainDir, RunsError> {
-        std::fs::create_dir_all(root).map_err(|e| RunsError::io(root, e))?;
+    pub fn create(root: &Path) -> Result<TrainDir, RecordsError> {
+        std::fs::create_dir_all(root).map_err(|e| RecordsError::io(root, e))?;
         Ok(TrainDir::new(root))
     }
 
@@ -202,35 +202,35 @@ impl TrainDir {
         self.root.join("checkpoint.old")
     }
 
-    pub fn config<T: DeserializeOwned>(&self) -> Result<Option<T>, RunsError> {
+    pub fn config<T: DeserializeOwned>(&self) -> Result<Option<T>, RecordsError> {
         read_config(&self.root)
     }
 
-    pub fn save_config<T: Serialize>(&self, config: &T) -> Result<(), RunsError> {
+    pub fn save_config<T: Serialize>(&self, config: &T) -> Result<(), RecordsError> {
         save_config(&self.root, config)
     }
 
-    pub fn metrics(&self) -> Result<Vec<MetricLine>, RunsError> {
+    pub fn metrics(&self) -> Result<Vec<MetricLine>, RecordsError> {
         jsonl::read(&self.metrics_path())
     }
 
-    pub fn append_metric(&self, line: &MetricLine) -> Result<(), RunsError> {
+    pub fn append_metric(&self, line: &MetricLine) -> Result<(), RecordsError> {
         jsonl::append(&self.metrics_path(), line)
     }
 
     /// Drops metric lines of epochs after `epochs_done` (written by a run killed
     /// before its checkpoint), so a resumed run does not repeat them.
-    pub fn trim_metrics(&self, epochs_done: usize) -> Result<(), RunsError> {
+    pub fn trim_metrics(&self, epochs_done: usize) -> Result<(), RecordsError> {
         jsonl::retain(&self.metrics_path(), |line: &MetricLine| {
             line.epoch().is_some_and(|e| e <= epochs_done)
         })
     }
 
     /// Starts the metrics afresh (a new run in a used directory).
-    pub fn clear_metrics(&self) -> Result<(), RunsError> {
+    pub fn clear_metrics(&self) -> Result<(), RecordsError> {
         match std::fs::remove_file(self.metrics_path()) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(RunsError::io(&self.metrics_path(), e))
+                Err(RecordsError::io(&self.metrics_path(), e))
             }
             _ => Ok(()),
         }
@@ -275,34 +275,34 @@ impl ReproductionDir {
         self.root.join("networks")
     }
 
-    pub fn throughput(&self) -> Result<Vec<ThroughputRecord>, RunsError> {
+    pub fn throughput(&self) -> Result<Vec<ThroughputRecord>, RecordsError> {
         jsonl::read(&self.throughput_path())
     }
 
-    pub fn append_throughput(&self, point: &ThroughputRecord) -> Result<(), RunsError> {
+    pub fn append_throughput(&self, point: &ThroughputRecord) -> Result<(), RecordsError> {
         jsonl::append(&self.throughput_path(), point)
     }
 
-    pub fn fused(&self) -> Result<Vec<Trial>, RunsError> {
+    pub fn fused(&self) -> Result<Vec<Trial>, RecordsError> {
         jsonl::read(&self.fused_path())
     }
 
-    pub fn append_fused(&self, trial: &Trial) -> Result<(), RunsError> {
+    pub fn append_fused(&self, trial: &Trial) -> Result<(), RecordsError> {
         jsonl::append(&self.fused_path(), trial)
     }
 
     /// Cuts lines torn by a killed writer off the Table 2 and 3 files.
-    pub fn repair(&self) -> Result<(), RunsError> {
+    pub fn repair(&self) -> Result<(), RecordsError> {
         jsonl::repair(&self.throughput_path())?;
         jsonl::repair(&self.fused_path())
     }
 
     /// The family (empty until written).
-    pub fn family(&self) -> Result<Vec<FamilyMember>, RunsError> {
+    pub fn family(&self) -> Result<Vec<FamilyMember>, RecordsError> {
         Ok(atomic::read_json(&self.family_path())?.unwrap_or_default())
     }
 
-    pub fn save_family(&self, family: &[FamilyMember]) -> Result<(), RunsError> {
+    pub fn save_family(&self, family: &[FamilyMember]) -> Result<(), RecordsError> {
         atomic::write_json_atomically(&self.family_path(), &family)
     }
 }
@@ -329,24 +329,24 @@ impl ProxyCheckDir {
         self.root.join("trainings.jsonl")
     }
 
-    pub fn networks(&self) -> Result<Vec<CheckedNetwork>, RunsError> {
+    pub fn networks(&self) -> Result<Vec<CheckedNetwork>, RecordsError> {
         jsonl::read(&self.networks_path())
     }
 
-    pub fn append_network(&self, network: &CheckedNetwork) -> Result<(), RunsError> {
+    pub fn append_network(&self, network: &CheckedNetwork) -> Result<(), RecordsError> {
         jsonl::append(&self.networks_path(), network)
     }
 
-    pub fn trainings(&self) -> Result<Vec<SettingRun>, RunsError> {
+    pub fn trainings(&self) -> Result<Vec<SettingRun>, RecordsError> {
         jsonl::read(&self.trainings_path())
     }
 
-    pub fn append_training(&self, run: &SettingRun) -> Result<(), RunsError> {
+    pub fn append_training(&self, run: &SettingRun) -> Result<(), RecordsError> {
         jsonl::append(&self.trainings_path(), run)
     }
 
     /// Cuts lines torn by a killed writer off the record files.
-    pub fn repair(&self) -> Result<(), RunsError> {
+    pub fn repair(&self) -> Result<(), RecordsError> {
         jsonl::repair(&self.networks_path())?;
         jsonl::repair(&self.trainings_path())
     }

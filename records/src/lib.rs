@@ -20,7 +20,7 @@ pub mod throughput;
 pub mod trial;
 
 pub use atomic::{read_json, write_atomically, write_json_atomically};
-pub use error::RunsError;
+pub use error::RecordsError;
 pub use layout::{ProxyCheckDir, ReproductionDir, SearchDir, TrainDir};
 pub use metrics::{EpochRecord, MetricLine, StageSettings};
 pub use proxy_check::{CheckedNetwork, SettingRun};

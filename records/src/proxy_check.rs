@@ -41,6 +41,10 @@ pub struct SettingRun {
     pub accuracy: Option<f64>,
     /// Wall time of the training, evaluation included.
     pub seconds: f64,
+    /// Forward multiply-accumulates of the training (per image, times images and
+    /// epochs): its cost, independent of the machine and of what else ran on it.
+    #[serde(default)]
+    pub compute: f64,
     pub seed: u64,
     pub error: Option<String>,
 }

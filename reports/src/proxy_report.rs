@@ -40,6 +40,9 @@ pub struct ProxySummary {
     pub reward_tau: f64,
     /// Mean seconds of one network's proxy training.
     pub seconds: f64,
+    /// The proxy's compute (forward MACs of its trainings) over the target's, on the
+    /// same networks: its cost whatever else ran on the machine.
+    pub compute_share: f64,
 }
 
 /// `fashion-mnist (all images), 2 epochs at 32 px, strides adapted`, from a
@@ -101,6 +104,13 @@ pub fn summarize(run: &ProxyCheckRun) -> Vec<ProxySummary> {
                 .filter(|t| t.setting == name)
                 .map(|t| t.seconds)
                 .collect();
+            let compute = |setting: &str| -> f64 {
+                run.trainings
+                    .iter()
+                    .filter(|t| t.setting == setting && pairs.iter().any(|p| p.0 == t.network))
+                    .map(|t| t.compute)
+                    .sum()
+            };
             ProxySummary {
                 description: describe(setting),
                 networks: pairs.len(),
@@ -111,6 +121,7 @@ pub fn summarize(run: &ProxyCheckRun) -> Vec<ProxySummary> {
                 top3: top_overlap(&x, &y, 3),
                 reward_tau: kendall_tau(&rx, &ry),
                 seconds: runs.iter().sum::<f64>() / runs.len().max(1) as f64,
+                compute_share: compute(&name) / compute("target"),
                 setting: name,
             }
         })
@@ -133,6 +144,46 @@ pub fn with_interval(value: f64, (lo, hi): (f64, f64)) -> String {
     format!("{value:.2} ({lo:.2} – {hi:.2})")
 }
 
+/// The summaries as a table: header and rows.
+pub fn summary_table(summaries: &[ProxySummary]) -> ([&'static str; 9], Vec<Vec<String>>) {
+    let header = [
+        "proxy",
+        "setting",
+        "networks",
+        "Kendall τ (90% CI)",
+        "Spearman ρ (90% CI)",
+        "top 3 shared",
+        "reward τ",
+        "seconds per network",
+        "compute vs target",
+    ];
+    let rows = summaries
+        .iter()
+        .map(|s| {
+            vec![
+                s.setting.clone(),
+                s.description.clone(),
+                s.networks.to_string(),
+                with_interval(s.tau, s.tau_interval),
+                with_interval(s.spearman, s.spearman_interval),
+                format!("{}/3", s.top3),
+                if s.reward_tau.is_nan() {
+                    "-".into()
+                } else {
+                    format!("{:.2}", s.reward_tau)
+                },
+                format!("{:.0}", s.seconds),
+                if s.compute_share.is_finite() {
+                    format!("1/{:.0}", 1.0 / s.compute_share)
+                } else {
+                    "-".into()
+                },
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
 pub(crate) fn proxy_check_document(
     run: &ProxyCheckRun,
     dir: &Path,
@@ -142,8 +193,11 @@ pub(crate) fn proxy_check_document(
     let target = &run.plan["target"];
     let target_runs = run.trainings.iter().filter(|t| t.setting == "target");
     let target_seconds: Vec<f64> = target_runs.map(|t| t.seconds).collect();
+    let cap = run.plan["max_macs"].as_f64().map_or(String::new(), |m| {
+        format!(", at most {:.2} GMACs each", m / 1e9)
+    });
     doc.paragraph(format!(
-        "{} networks of the space `{}` (sampled to spread over parameters and MACs, seed {}), \
+        "{} networks of the space `{}` (sampled to spread over parameters and MACs{cap}, seed {}), \
          each trained under every proxy and under the target: {} ({:.0} s per network). \
          Accuracy is the validation accuracy after training; the reward is the search's, \
          A·(S/S₀)^w·(P/P₀)^v, with each network's measured step time S and parameters P.",
@@ -155,37 +209,8 @@ pub(crate) fn proxy_check_document(
     ));
     let summaries = summarize(run);
     doc.heading("How well each proxy ranks the networks");
-    doc.table(
-        &[
-            "proxy",
-            "setting",
-            "networks",
-            "Kendall τ (90% CI)",
-            "Spearman ρ (90% CI)",
-            "top 3 shared",
-            "reward τ",
-            "seconds per network",
-        ],
-        summaries
-            .iter()
-            .map(|s| {
-                vec![
-                    s.setting.clone(),
-                    s.description.clone(),
-                    s.networks.to_string(),
-                    with_interval(s.tau, s.tau_interval),
-                    with_interval(s.spearman, s.spearman_interval),
-                    format!("{}/3", s.top3),
-                    if s.reward_tau.is_nan() {
-                        "-".into()
-                    } else {
-                        format!("{:.2}", s.reward_tau)
-                    },
-                    format!("{:.0}", s.seconds),
-                ]
-            })
-            .collect(),
-    );
+    let (header, rows) = summary_table(&summaries);
+    doc.table(&header, rows);
     doc.paragraph(format!(
         "Intervals: {RESAMPLES} bootstrap resamples of the networks, seeded. A τ of 1 is the \
          target's order exactly, 0 no relation."

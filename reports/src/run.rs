@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use records::layout::RunKind;
 use records::{
-    CheckedNetwork, EpochRecord, MetricLine, ProxyCheckDir, ReproductionDir, RunsError, SearchDir,
-    SettingRun, ThroughputRecord, TrainDir, Trial,
+    CheckedNetwork, EpochRecord, MetricLine, ProxyCheckDir, RecordsError, ReproductionDir,
+    SearchDir, SettingRun, ThroughputRecord, TrainDir, Trial,
 };
 use serde_json::Value;
 use space::{ArchSpec, FamilyMember};
@@ -64,13 +64,13 @@ pub enum Run {
     ProxyCheck(ProxyCheckRun),
 }
 
-impl From<RunsError> for ReportError {
-    fn from(e: RunsError) -> ReportError {
+impl From<RecordsError> for ReportError {
+    fn from(e: RecordsError) -> ReportError {
         let path = e.path().to_path_buf();
         let message = match e {
-            RunsError::Io { source, .. } => source.to_string(),
-            RunsError::BadLine { line, message, .. } => format!("line {line}: {message}"),
-            RunsError::BadFile { message, .. } => message,
+            RecordsError::Io { source, .. } => source.to_string(),
+            RecordsError::BadLine { line, message, .. } => format!("line {line}: {message}"),
+            RecordsError::BadFile { message, .. } => message,
         };
         ReportError::Read { path, message }
     }

@@ -116,3 +116,91 @@ pub fn parse_strides(word: &str) -> Result<space::SmallImages, String> {
         other => Err(format!("`{other}` is neither `adapt` nor `keep`")),
     }
 }
+
+/// How candidates are timed and rewarded, as a search does it.
+#[derive(Args, Clone, Debug)]
+pub struct RewardArgs {
+    /// Step-time measurement: batch, image side and timed steps.
+    #[arg(long, default_value_t = 16)]
+    pub step_batch: usize,
+    #[arg(long, default_value_t = 128)]
+    pub step_size: usize,
+    #[arg(long, default_value_t = 3)]
+    pub step_steps: usize,
+    /// Reward exponents of step time and parameters.
+    #[arg(long, default_value_t = -0.07, allow_hyphen_values = true)]
+    pub w: f64,
+    #[arg(long, default_value_t = -0.05, allow_hyphen_values = true)]
+    pub v: f64,
+    /// Network S and P are normalised by [default: the space's backbone].
+    #[arg(long)]
+    pub reference: Option<String>,
+}
+
+/// The reward's reference network and how steps are timed, checked but not yet
+/// measured.
+pub struct RewardBasis {
+    /// As the user named it (a preset or a file).
+    pub name: String,
+    pub spec: space::ArchSpec,
+    pub timing: nas::Timing,
+    w: f64,
+    v: f64,
+}
+
+impl RewardArgs {
+    /// The reference (the flag's, or `space`'s backbone) and the timing, checked.
+    pub fn basis(&self, space: &space::SearchSpace) -> Result<RewardBasis, Failure> {
+        let name = self
+            .reference
+            .clone()
+            .unwrap_or_else(|| backbone_of(space).into());
+        let spec = crate::inputs::load_arch(&name)?;
+        if self.step_batch == 0 {
+            return Err(Failure::bad_input("--step-batch must be at least 1"));
+        }
+        spec.check_image_size("--step-size", self.step_size)
+            .map_err(Failure::bad_input)?;
+        Ok(RewardBasis {
+            name,
+            spec,
+            timing: nas::Timing {
+                batch: self.step_batch,
+                size: self.step_size,
+                steps: self.step_steps.max(1),
+                warmup: 1,
+            },
+            w: self.w,
+            v: self.v,
+        })
+    }
+}
+
+impl RewardBasis {
+    /// The reward, with the reference's step time measured on `device`.
+    pub fn measure(&self, seed: u64, device: &Device, ops: OpSet) -> Result<nas::Reward, Failure> {
+        eprintln!(
+            "timing the reference {} (batch {}, {} px)…",
+            self.name, self.timing.batch, self.timing.size
+        );
+        let steps = self
+            .timing
+            .measure(&self.spec, seed, device, ops)
+            .map_err(Failure::runtime)?;
+        Ok(nas::Reward {
+            w: self.w,
+            v: self.v,
+            reference_step_ms: steps.median,
+            reference_params: self.spec.param_count(),
+        })
+    }
+}
+
+/// The network a space's rewards are normalised by unless told otherwise: its
+/// backbone.
+pub fn backbone_of(space: &space::SearchSpace) -> &'static str {
+    match space.name.as_str() {
+        "efficientnetv2-s" => "efficientnetv2-s",
+        _ => "efficientnet-b0",
+    }
+}

@@ -50,8 +50,8 @@ enum Command {
     Coordinate(coordinate::CoordinateArgs),
     /// Write a search trial's architecture as a spec file.
     Export(export::ExportArgs),
-    /// Write the HTML and Markdown report of a search or training run (plots,
-    /// Pareto fronts, tables as CSV and Parquet) to <RUN>/report/.
+    /// Write the HTML and Markdown report of a search, training run, reproduction or
+    /// proxy check (plots, Pareto fronts, tables as CSV and Parquet) to <RUN>/report/.
     Report(report_cmd::ReportArgs),
     /// How well a cheap proxy training ranks networks the way a long one does:
     /// samples networks from a space, trains each under every proxy and under a

@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
-use records::{RunsError, TrainDir};
+use records::{RecordsError, TrainDir};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
@@ -56,22 +56,23 @@ pub fn save(
 ) -> Result<(), TrainError> {
     let fresh = dir.checkpoint_new();
     let _ = fs::remove_dir_all(&fresh);
-    fs::create_dir_all(&fresh).map_err(|e| RunsError::io(&fresh, e))?;
+    fs::create_dir_all(&fresh).map_err(|e| RecordsError::io(&fresh, e))?;
     models::save_checkpoint(model, &fresh.join("model.safetensors"))?;
     if let Some(ema) = ema {
         models::save_checkpoint(ema, &fresh.join("ema.safetensors"))?;
     }
     let optimizer: HashMap<String, Tensor> = optimizer.into_iter().collect();
     let path = fresh.join("optimizer.safetensors");
-    candle_core::safetensors::save(&optimizer, &path).map_err(|e| RunsError::bad_file(&path, e))?;
+    candle_core::safetensors::save(&optimizer, &path)
+        .map_err(|e| RecordsError::bad_file(&path, e))?;
     records::write_json_atomically(&fresh.join("state.json"), state)?;
 
     let (current, old) = (dir.checkpoint(), dir.checkpoint_old());
     let _ = fs::remove_dir_all(&old);
     if current.exists() {
-        fs::rename(&current, &old).map_err(|e| RunsError::io(&current, e))?;
+        fs::rename(&current, &old).map_err(|e| RecordsError::io(&current, e))?;
     }
-    fs::rename(&fresh, &current).map_err(|e| RunsError::io(&fresh, e))?;
+    fs::rename(&fresh, &current).map_err(|e| RecordsError::io(&fresh, e))?;
     let _ = fs::remove_dir_all(&old);
     Ok(())
 }
@@ -86,7 +87,7 @@ pub fn latest(dir: &TrainDir) -> Option<PathBuf> {
 /// Where the run stood when `checkpoint` was saved.
 pub fn load_state(checkpoint: &Path) -> Result<RunState, TrainError> {
     let path = checkpoint.join("state.json");
-    records::read_json(&path)?.ok_or_else(|| RunsError::bad_file(&path, "missing").into())
+    records::read_json(&path)?.ok_or_else(|| RecordsError::bad_file(&path, "missing").into())
 }
 
 /// The optimizer's slots as saved in `checkpoint`.
@@ -95,5 +96,6 @@ pub fn load_optimizer(
     device: &Device,
 ) -> Result<HashMap<String, Tensor>, TrainError> {
     let path = checkpoint.join("optimizer.safetensors");
-    Ok(candle_core::safetensors::load(&path, device).map_err(|e| RunsError::bad_file(&path, e))?)
+    Ok(candle_core::safetensors::load(&path, device)
+        .map_err(|e| RecordsError::bad_file(&path, e))?)
 }

@@ -50,7 +50,7 @@ pub enum TrainError {
     Tensor(#[from] candle_core::Error),
     /// The run directory could not be read or written.
     #[error(transparent)]
-    Files(#[from] records::RunsError),
+    Files(#[from] records::RecordsError),
 }
 
 impl TrainError {

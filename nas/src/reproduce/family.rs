@@ -1,7 +1,7 @@
 //! The reproduction's last step: the network the search found, scaled into an
 //! S/M/L family as the paper scaled EfficientNetV2-S (paper §3.4).
 
-use records::{ReproductionDir, RunsError};
+use records::{RecordsError, ReproductionDir};
 use space::FamilyMember;
 
 /// What became of the family.
@@ -16,7 +16,7 @@ pub enum FamilyOutcome {
 }
 
 /// Scales the search's best trial into its family and saves it.
-pub fn scale_best(dir: &ReproductionDir) -> Result<FamilyOutcome, RunsError> {
+pub fn scale_best(dir: &ReproductionDir) -> Result<FamilyOutcome, RecordsError> {
     let Some(best) = dir.search().best()? else {
         return Ok(FamilyOutcome::NoBest);
     };

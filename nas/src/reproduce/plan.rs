@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use records::{ReproductionDir, RunsError};
+use records::{RecordsError, ReproductionDir};
 use serde::{Deserialize, Serialize};
 use space::spaces::builtin_space;
 use space::{ArchSpec, estimate_training_memory, preset};
@@ -79,11 +79,13 @@ impl Plan {
         dir: &ReproductionDir,
     ) -> Result<Plan, NasError> {
         let networks = dir.networks();
-        std::fs::create_dir_all(&networks).map_err(|e| RunsError::io(&networks, e))?;
-        let write = |name: &str, text: String| -> Result<String, RunsError> {
+        std::fs::create_dir_all(&networks).map_err(|e| RecordsError::io(&networks, e))?;
+        let write = |name: &str, text: String| -> Result<String, RecordsError> {
             let path = networks.join(format!("{name}.json"));
             records::write_atomically(&path, &text)?;
-            let path = path.canonicalize().map_err(|e| RunsError::io(&path, e))?;
+            let path = path
+                .canonicalize()
+                .map_err(|e| RecordsError::io(&path, e))?;
             Ok(path_arg(&path))
         };
         let mini = |name: &str| miniature(&named(name));
@@ -146,11 +148,11 @@ impl Plan {
     }
 
     /// The plan saved in `dir`, if any.
-    pub fn load(dir: &ReproductionDir) -> Result<Option<Plan>, RunsError> {
+    pub fn load(dir: &ReproductionDir) -> Result<Option<Plan>, RecordsError> {
         records::read_json(&dir.plan())
     }
 
-    pub fn save(&self, dir: &ReproductionDir) -> Result<(), RunsError> {
+    pub fn save(&self, dir: &ReproductionDir) -> Result<(), RecordsError> {
         records::write_json_atomically(&dir.plan(), self)
     }
 }

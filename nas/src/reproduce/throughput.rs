@@ -4,7 +4,7 @@
 
 use candle_core::Device;
 use models::ops::OpSet;
-use records::{PointStatus, ReproductionDir, RunsError, ThroughputRecord};
+use records::{PointStatus, RecordsError, ReproductionDir, ThroughputRecord};
 use serde::{Deserialize, Serialize};
 use space::{ArchSpec, estimate_training_memory};
 
@@ -93,7 +93,7 @@ pub fn run_throughput(
     device: &Device,
     ops: OpSet,
     observe: &mut dyn FnMut(Progress),
-) -> Result<(), RunsError> {
+) -> Result<(), RecordsError> {
     dir.repair()?;
     let done = dir.throughput()?;
     let points = plan.points();

@@ -90,7 +90,7 @@ pub trait SharedStore: TrialStore + Send {
 pub enum StoreError {
     /// A run directory's file could not be read or written.
     #[error(transparent)]
-    Files(#[from] records::RunsError),
+    Files(#[from] records::RecordsError),
     /// The database refused or failed.
     #[error("PostgreSQL: {0}")]
     Database(String),

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use records::{RunsError, SearchDir, Trial};
+use records::{RecordsError, SearchDir, Trial};
 
 use super::{StoreError, TrialStore};
 
@@ -16,7 +16,7 @@ pub struct RunDirStore {
 impl RunDirStore {
     /// Opens (creating if needed) a run directory, repairing a torn last line.
     pub fn open(root: &Path) -> Result<RunDirStore, StoreError> {
-        std::fs::create_dir_all(root).map_err(|e| RunsError::io(root, e))?;
+        std::fs::create_dir_all(root).map_err(|e| RecordsError::io(root, e))?;
         let dir = SearchDir::new(root);
         dir.repair()?;
         Ok(RunDirStore { dir })

@@ -6,17 +6,16 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use nas::proxy_check::{
-    CheckEvent, PlannedNetwork, ProxyCheckPlan, ProxySetting, run_proxy_check, sample_spread,
+    CheckEvent, PlannedNetwork, ProxyCheckPlan, ProxySetting, check_settings, run_proxy_check,
+    sample_spread,
 };
-use nas::{Reward, Timing};
 use records::ProxyCheckDir;
 use reports::ProxyCheckRun;
-use reports::proxy_report::{ProxySummary, cheapest_passing, summarize, with_interval};
+use reports::proxy_report::{ProxySummary, cheapest_passing, summarize, summary_table};
 use space::SmallImages;
 
-use super::search_cmd::backbone_of;
 use crate::failure::Failure;
-use crate::flags::{DeviceArg, OpsArg, SeedArg, default_out};
+use crate::flags::{DeviceArg, OpsArg, RewardArgs, SeedArg, default_out};
 use crate::inputs::{load_arch, load_space};
 use crate::table::Table;
 
@@ -28,6 +27,11 @@ pub struct ProxyCheckArgs {
     /// Networks sampled from the space, spread over parameters and MACs (at least 3).
     #[arg(long, default_value_t = 12)]
     k: usize,
+    /// Sample only networks of at most this many multiply-accumulates (billions) at
+    /// --step-size: keeps a check to the networks a search would train, and its
+    /// cost within reach.
+    #[arg(long, value_name = "GMACS")]
+    max_gmacs: Option<f64>,
     /// Networks (presets or spec files) trained beside the samples.
     #[arg(long, value_delimiter = ',', value_name = "ARCH,…")]
     references: Vec<String>,
@@ -44,21 +48,9 @@ pub struct ProxyCheckArgs {
     /// The Kendall τ a proxy must reach to be recommended.
     #[arg(long, default_value_t = 0.6, allow_hyphen_values = true)]
     min_tau: f64,
-    /// Step-time measurement for the reward, as the search's: batch, side, steps.
-    #[arg(long, default_value_t = 16)]
-    step_batch: usize,
-    #[arg(long, default_value_t = 128)]
-    step_size: usize,
-    #[arg(long, default_value_t = 3)]
-    step_steps: usize,
-    /// Network the reward's S and P are normalised by [default: the space's backbone].
-    #[arg(long)]
-    reference: Option<String>,
-    /// Reward exponents of step time and parameters, as the search's.
-    #[arg(long, default_value_t = -0.07, allow_hyphen_values = true)]
-    w: f64,
-    #[arg(long, default_value_t = -0.05, allow_hyphen_values = true)]
-    v: f64,
+    /// The search's reward, for the reward's τ.
+    #[command(flatten)]
+    reward: RewardArgs,
     #[command(flatten)]
     seed: SeedArg,
     #[command(flatten)]
@@ -68,7 +60,9 @@ pub struct ProxyCheckArgs {
     /// Run directory [default: runs/proxy-check-<time>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Continue the check in --out: recorded trainings are kept, the rest run.
+    /// Continue the check in --out with its saved plan: recorded trainings are
+    /// kept, the rest run; a --proxy the plan lacks is added to it (and trained
+    /// against the same target).
     #[arg(long, requires = "out")]
     resume: bool,
 }
@@ -116,12 +110,16 @@ fn new_plan(
     if !(-1.0..=1.0).contains(&args.min_tau) {
         return Err(bad("--min-tau must be in [-1, 1]"));
     }
-    if args.step_batch == 0 {
-        return Err(bad("--step-batch must be at least 1"));
-    }
     let space = load_space(&args.space)?;
+    let basis = args.reward.basis(&space)?;
+    let max_macs = match args.max_gmacs {
+        Some(g) if !(g.is_finite() && g > 0.0) => {
+            return Err(bad("--max-gmacs must be a positive number"));
+        }
+        g => g.map(|g| (g * 1e9) as u64),
+    };
     let mut networks =
-        sample_spread(&space, args.k, args.step_size, args.seed.seed).map_err(bad)?;
+        sample_spread(&space, args.k, basis.timing.size, max_macs, args.seed.seed).map_err(bad)?;
     for name in &args.references {
         let spec = load_arch(name)?;
         networks.push(PlannedNetwork {
@@ -142,47 +140,20 @@ fn new_plan(
         None => default_target(&proxies, &networks, &images)?,
     };
     images.insert(target.name.clone(), image_count(&target)?);
-    let reference = load_arch(args.reference.as_deref().unwrap_or(backbone_of(&space)))?;
-    reference
-        .check_image_size("--step-size", args.step_size)
-        .map_err(bad)?;
-    let timing = Timing {
-        batch: args.step_batch,
-        size: args.step_size,
-        steps: args.step_steps.max(1),
-        warmup: 1,
-    };
-    let plan = ProxyCheckPlan {
+    check_settings(&proxies, &target, &networks, &|s: &ProxySetting| {
+        images[&s.name]
+    })
+    .map_err(bad)?;
+    Ok(ProxyCheckPlan {
+        reward: basis.measure(args.seed.seed, device, args.ops.ops)?,
+        timing: basis.timing,
         space,
         k: args.k,
+        max_macs,
         seed: args.seed.seed,
         proxies,
         target,
-        reward: Reward {
-            w: args.w,
-            v: args.v,
-            reference_step_ms: f64::NAN,
-            reference_params: reference.param_count(),
-        },
-        timing,
         networks,
-    };
-    plan.validate(&|s: &ProxySetting| images[&s.name])
-        .map_err(bad)?;
-    eprintln!(
-        "timing the reference {} (batch {}, {} px)…",
-        reference.name, plan.timing.batch, plan.timing.size
-    );
-    let steps = plan
-        .timing
-        .measure(&reference, plan.seed, device, args.ops.ops)
-        .map_err(Failure::runtime)?;
-    Ok(ProxyCheckPlan {
-        reward: Reward {
-            reference_step_ms: steps.median,
-            ..plan.reward
-        },
-        ..plan
     })
 }
 
@@ -228,7 +199,7 @@ fn open_plan(
                 "resuming the proxy check in {} with its saved plan",
                 dir.root.display()
             );
-            Ok(plan)
+            add_proxies(args, plan, dir)
         }
         (None, true) => Err(bad(format!(
             "--resume: {} holds no proxy check",
@@ -252,6 +223,51 @@ fn open_plan(
             Ok(plan)
         }
     }
+}
+
+/// `--proxy` settings given with `--resume` that the saved plan lacks join it, so a
+/// new proxy is held to a target already trained; the rest of the flags are the
+/// saved plan's.
+fn add_proxies(
+    args: &ProxyCheckArgs,
+    mut plan: ProxyCheckPlan,
+    dir: &ProxyCheckDir,
+) -> Result<ProxyCheckPlan, Failure> {
+    if args.proxies.is_empty() {
+        return Ok(plan);
+    }
+    let mut added = Vec::new();
+    for setting in proxies(args)? {
+        match plan.proxies.iter().find(|p| p.name == setting.name) {
+            Some(saved) if *saved == setting => {}
+            Some(_) => {
+                return Err(bad(format!(
+                    "--proxy {}: the check already has a different proxy of that name",
+                    setting.name
+                )));
+            }
+            None => added.push(setting),
+        }
+    }
+    if added.is_empty() {
+        return Ok(plan);
+    }
+    plan.proxies.extend(added.iter().cloned());
+    let mut images = std::collections::HashMap::new();
+    for s in plan.settings() {
+        images.insert(s.name.clone(), image_count(s)?);
+    }
+    check_settings(
+        &plan.proxies,
+        &plan.target,
+        &plan.networks,
+        &|s: &ProxySetting| images[&s.name],
+    )
+    .map_err(bad)?;
+    plan.save(dir).map_err(Failure::runtime)?;
+    let names: Vec<&str> = added.iter().map(|s| s.name.as_str()).collect();
+    eprintln!("added to the check: {}", names.join(", "));
+    Ok(plan)
 }
 
 pub fn run(args: ProxyCheckArgs) -> Result<(), Failure> {
@@ -315,34 +331,17 @@ pub fn run(args: ProxyCheckArgs) -> Result<(), Failure> {
 
     let check = ProxyCheckRun::load(&out).map_err(Failure::runtime)?;
     let summaries = summarize(&check);
-    print!("{}", summary_table(&summaries));
+    print!("{}", render_summaries(&summaries));
     recommend(&plan, &summaries, args.min_tau);
     super::report_cmd::write_after_run(&out);
     Ok(())
 }
 
-fn summary_table(summaries: &[ProxySummary]) -> String {
-    let mut table = Table::new(&[
-        "proxy",
-        "setting",
-        "n",
-        "Kendall τ (90% CI)",
-        "Spearman ρ (90% CI)",
-        "top 3",
-        "reward τ",
-        "s/network",
-    ]);
-    for s in summaries {
-        table.row(&[
-            s.setting.clone(),
-            s.description.clone(),
-            s.networks.to_string(),
-            with_interval(s.tau, s.tau_interval),
-            with_interval(s.spearman, s.spearman_interval),
-            format!("{}/3", s.top3),
-            format!("{:.2}", s.reward_tau),
-            format!("{:.0}", s.seconds),
-        ]);
+fn render_summaries(summaries: &[ProxySummary]) -> String {
+    let (header, rows) = summary_table(summaries);
+    let mut table = Table::new(&header);
+    for row in rows {
+        table.row(&row);
     }
     table.render()
 }

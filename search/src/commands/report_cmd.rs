@@ -8,7 +8,7 @@ use clap::Args;
 
 #[derive(Args)]
 pub struct ReportArgs {
-    /// A search's or a training run's directory.
+    /// The directory of a search, a training run, a reproduction or a proxy check.
     run: PathBuf,
 }
 

@@ -10,7 +10,7 @@ use nas::proxy_check::{self, strides_word};
 use nas::references::evaluate_references;
 use nas::store::{PgStore, RunDirStore, TrialStore};
 use nas::worker::{WorkerEvent, run_worker};
-use nas::{EvaluatorConfig, Reward, SearchConfig, SearchEvent, Sharing, StrategyKind, Timing};
+use nas::{EvaluatorConfig, SearchConfig, SearchEvent, Sharing, StrategyKind};
 use records::{Trial, TrialStatus};
 use serde_json::json;
 use space::{ArchSpec, SmallImages};
@@ -18,7 +18,7 @@ use train::{Splits, TrainConfig};
 
 use super::print_json;
 use crate::failure::Failure;
-use crate::flags::{DataArg, DeviceArg, OpsArg, SeedArg, default_out, parse_strides};
+use crate::flags::{DataArg, DeviceArg, OpsArg, RewardArgs, SeedArg, default_out, parse_strides};
 use crate::inputs::{load_arch, load_space};
 use crate::table::{Table, si, thousands};
 
@@ -85,24 +85,11 @@ pub struct SearchArgs {
     /// time is always measured as designed.
     #[arg(long, value_parser = parse_strides, default_value = strides_word(proxy_check::DEFAULT_STRIDES))]
     proxy_strides: SmallImages,
-    /// Step-time measurement: batch, image side and timed steps.
-    #[arg(long, default_value_t = 16)]
-    step_batch: usize,
-    #[arg(long, default_value_t = 128)]
-    step_size: usize,
-    #[arg(long, default_value_t = 3)]
-    step_steps: usize,
+    #[command(flatten)]
+    reward: RewardArgs,
     /// Skip candidates whose estimated training memory exceeds this.
     #[arg(long, default_value_t = 8.0, value_name = "GIB")]
     memory_cap: f64,
-    /// Reward exponents of step time and parameters.
-    #[arg(long, default_value_t = -0.07, allow_hyphen_values = true)]
-    w: f64,
-    #[arg(long, default_value_t = -0.05, allow_hyphen_values = true)]
-    v: f64,
-    /// Network S and P are normalised by [default: the space's backbone].
-    #[arg(long)]
-    reference: Option<String>,
     /// Networks (presets or spec files) to evaluate the same way, for comparison
     /// in the report, e.g. efficientnet-b0,efficientnetv2-b0,efficientnetv2-s;
     /// they use no budget.
@@ -147,24 +134,13 @@ fn new_config(
     workers: usize,
 ) -> Result<SearchConfig, Failure> {
     let space = load_space(&args.space)?;
-    let reference_name = args
-        .reference
-        .clone()
-        .unwrap_or_else(|| backbone_of(&space).into());
-    let reference = load_arch(&reference_name)?;
+    let basis = args.reward.basis(&space)?;
     for name in &args.references {
         load_arch(name)?;
     }
-    let timing = Timing {
-        batch: args.step_batch,
-        size: args.step_size,
-        steps: args.step_steps.max(1),
-        warmup: 1,
-    };
     for (what, v) in [
         ("--proxy-epochs", args.proxy_epochs),
         ("--proxy-batch", args.proxy_batch),
-        ("--step-batch", args.step_batch),
     ] {
         if v == 0 {
             return Err(bad(format!("{what} must be at least 1")));
@@ -178,9 +154,6 @@ fn new_config(
     if args.memory_cap.is_nan() || args.memory_cap <= 0.0 {
         return Err(bad("--memory-cap must be positive"));
     }
-    reference
-        .check_image_size("--step-size", args.step_size)
-        .map_err(bad)?;
     let proxy = TrainConfig::proxy(
         args.proxy_epochs,
         args.proxy_batch,
@@ -188,13 +161,7 @@ fn new_config(
         args.proxy_strides,
     );
     proxy.validate().map_err(bad)?;
-    eprintln!(
-        "timing the reference {reference_name} (batch {}, {} px)…",
-        timing.batch, timing.size
-    );
-    let reference_steps = timing
-        .measure(&reference, args.seed.seed, device, args.ops.ops)
-        .map_err(Failure::runtime)?;
+    let reward = basis.measure(args.seed.seed, device, args.ops.ops)?;
     Ok(SearchConfig {
         space,
         strategy: args.strategy,
@@ -203,17 +170,12 @@ fn new_config(
         seed: args.seed.seed,
         data: args.data.data.clone(),
         proxy_images: args.proxy_images.map(|n| n as usize),
-        reference: reference_name,
+        reference: basis.name,
         evaluator: EvaluatorConfig {
-            timing,
+            timing: basis.timing,
             memory_cap_bytes: (args.memory_cap * (1u64 << 30) as f64) as u64,
             proxy,
-            reward: Reward {
-                w: args.w,
-                v: args.v,
-                reference_step_ms: reference_steps.median,
-                reference_params: reference.param_count(),
-            },
+            reward,
         },
         workers,
         references: args.references.clone(),
@@ -223,15 +185,6 @@ fn new_config(
             max_attempts: args.max_attempts,
         },
     })
-}
-
-/// The network a space's rewards are normalised by unless told otherwise: its
-/// backbone.
-pub fn backbone_of(space: &space::SearchSpace) -> &'static str {
-    match space.name.as_str() {
-        "efficientnetv2-s" => "efficientnetv2-s",
-        _ => "efficientnet-b0",
-    }
 }
 
 /// Where a search is kept, for what the messages call it.

@@ -102,6 +102,30 @@ fn a_proxy_check_writes_its_run_and_report_and_resumes_after_a_cut() {
         })
         .collect();
     assert_eq!((after.lines().count(), pairs.len()), (12, 12), "each once");
+    // A proxy added on resuming is trained on every network and held to the same
+    // target, which is not trained again.
+    let o = out.to_str().unwrap();
+    let extra = "extra:epochs=2,size=16,images=128";
+    let added = search(&["proxy-check", "--out", o, "--resume", "--proxy", extra]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(stdout(&added).contains("extra"), "{}", stdout(&added));
+    let trainings = json_lines(&out.join("trainings.jsonl"));
+    let count = |setting: &str| trainings.iter().filter(|t| t["setting"] == setting).count();
+    assert_eq!(
+        (trainings.len(), count("extra"), count("target")),
+        (16, 4, 4)
+    );
+    bad_input(
+        &search(&[
+            "proxy-check",
+            "--out",
+            o,
+            "--resume",
+            "--proxy",
+            "extra:epochs=3",
+        ]),
+        "a different proxy of that name",
+    );
     // The same directory again without --resume is refused.
     bad_input(&run(&args), "already holds a proxy check");
     std::fs::remove_dir_all(dir).unwrap();
