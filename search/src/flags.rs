@@ -50,6 +50,27 @@ pub struct SeedArg {
     pub seed: u64,
 }
 
+/// Where and how a command computes: `--seed`, `--device`, `--ops`.
+#[derive(Args, Clone, Debug)]
+pub struct ComputeArgs {
+    #[command(flatten)]
+    pub seed: SeedArg,
+    #[command(flatten)]
+    pub device: DeviceArg,
+    #[command(flatten)]
+    pub ops: OpsArg,
+}
+
+impl ComputeArgs {
+    pub fn seed(&self) -> u64 {
+        self.seed.seed
+    }
+
+    pub fn ops(&self) -> OpSet {
+        self.ops.ops
+    }
+}
+
 /// `--data`.
 #[derive(Args, Clone, Debug)]
 pub struct DataArg {
@@ -64,7 +85,7 @@ pub struct DataArg {
 
 /// `--store` and `--run` of a search kept in PostgreSQL.
 #[derive(Args, Clone, Debug)]
-pub struct SharedRunArgs {
+pub struct SharedComputeArgs {
     /// The database: `postgres://user:password@host:port/database`.
     #[arg(long, value_name = "URL")]
     pub store: String,

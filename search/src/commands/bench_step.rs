@@ -3,7 +3,7 @@
 use clap::Args;
 
 use crate::failure::Failure;
-use crate::flags::{DeviceArg, OpsArg, SeedArg};
+use crate::flags::ComputeArgs;
 use crate::inputs::load_arch;
 use crate::table::bytes;
 use space::estimate_training_memory;
@@ -28,11 +28,7 @@ pub struct BenchStepArgs {
     #[arg(long, default_value_t = 1)]
     warmup: usize,
     #[command(flatten)]
-    device: DeviceArg,
-    #[command(flatten)]
-    ops: OpsArg,
-    #[command(flatten)]
-    seed: SeedArg,
+    compute: ComputeArgs,
     /// Print JSON (keys `step_ms_median`, `step_ms_min`, `step_ms_max`, `params`, …).
     #[arg(long)]
     json: bool,
@@ -45,14 +41,14 @@ pub fn run(args: BenchStepArgs) -> Result<(), Failure> {
     }
     spec.check_image_size("--size", args.size)
         .map_err(Failure::bad_input)?;
-    let device = args.device.open()?;
+    let device = args.compute.device.open()?;
     let timer = StepTimer {
         batch: args.batch,
         size: args.size,
         steps: args.steps as usize,
         warmup: args.warmup,
-        seed: args.seed.seed,
-        ops: args.ops.ops,
+        seed: args.compute.seed(),
+        ops: args.compute.ops(),
     };
     eprintln!(
         "timing {} training steps of {} (batch {}, {} px, {}, {:?} ops) after {} warm-up",
@@ -60,8 +56,8 @@ pub fn run(args: BenchStepArgs) -> Result<(), Failure> {
         spec.name,
         timer.batch,
         timer.size,
-        args.device.device,
-        args.ops.ops,
+        args.compute.device.device,
+        args.compute.ops(),
         timer.warmup
     );
     let times = timer
@@ -81,8 +77,8 @@ pub fn run(args: BenchStepArgs) -> Result<(), Failure> {
 
     if args.json {
         let mut value = serde_json::to_value(&times).expect("step times serialise");
-        value["device"] = args.device.device.clone().into();
-        value["ops"] = args.ops.ops.to_string().into();
+        value["device"] = args.compute.device.device.clone().into();
+        value["ops"] = args.compute.ops().to_string().into();
         value["estimated_memory_bytes"] = estimate.total.into();
         print_json(&value);
         return Ok(());

@@ -15,7 +15,7 @@ use reports::proxy_report::{ProxySummary, cheapest_passing, summarize, summary_t
 use space::SmallImages;
 
 use crate::failure::Failure;
-use crate::flags::{DeviceArg, OpsArg, RewardArgs, SeedArg, default_out};
+use crate::flags::{ComputeArgs, RewardArgs, default_out};
 use crate::inputs::{load_arch, load_space};
 use crate::table::Table;
 
@@ -52,11 +52,7 @@ pub struct ProxyCheckArgs {
     #[command(flatten)]
     reward: RewardArgs,
     #[command(flatten)]
-    seed: SeedArg,
-    #[command(flatten)]
-    device: DeviceArg,
-    #[command(flatten)]
-    ops: OpsArg,
+    compute: ComputeArgs,
     /// Run directory [default: runs/proxy-check-<time>].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -118,8 +114,14 @@ fn new_plan(
         }
         g => g.map(|g| (g * 1e9) as u64),
     };
-    let mut networks =
-        sample_spread(&space, args.k, basis.timing.size, max_macs, args.seed.seed).map_err(bad)?;
+    let mut networks = sample_spread(
+        &space,
+        args.k,
+        basis.timing.size,
+        max_macs,
+        args.compute.seed(),
+    )
+    .map_err(bad)?;
     for name in &args.references {
         let spec = load_arch(name)?;
         networks.push(PlannedNetwork {
@@ -145,12 +147,12 @@ fn new_plan(
     })
     .map_err(bad)?;
     Ok(ProxyCheckPlan {
-        reward: basis.measure(args.seed.seed, device, args.ops.ops)?,
+        reward: basis.measure(args.compute.seed(), device, args.compute.ops())?,
         timing: basis.timing,
         space,
         k: args.k,
         max_macs,
-        seed: args.seed.seed,
+        seed: args.compute.seed(),
         proxies,
         target,
         networks,
@@ -271,7 +273,7 @@ fn add_proxies(
 }
 
 pub fn run(args: ProxyCheckArgs) -> Result<(), Failure> {
-    let device = args.device.open()?;
+    let device = args.compute.device.open()?;
     let out = args
         .out
         .clone()
@@ -297,7 +299,7 @@ pub fn run(args: ProxyCheckArgs) -> Result<(), Failure> {
         &plan,
         &dir,
         &device,
-        args.ops.ops,
+        args.compute.ops(),
         &mut |event| match event {
             CheckEvent::Timing { index, name } => {
                 bar.set_message(format!("timing #{index} {name}"))

@@ -8,19 +8,19 @@ use clap::Args;
 use nas::store::{PgStore, RunDirStore, TrialStore};
 
 use crate::failure::Failure;
-use crate::flags::SharedRunArgs;
+use crate::flags::SharedComputeArgs;
 
 #[derive(Args)]
 pub struct PullArgs {
     #[command(flatten)]
-    shared: SharedRunArgs,
+    shared: SharedComputeArgs,
     /// A new run directory to write.
     #[arg(long)]
     out: PathBuf,
 }
 
 pub fn run(args: PullArgs) -> Result<(), Failure> {
-    let SharedRunArgs { store: url, run } = &args.shared;
+    let SharedComputeArgs { store: url, run } = &args.shared;
     let source = PgStore::open(url, run, true).map_err(Failure::bad_input)?;
     let config = source
         .config()

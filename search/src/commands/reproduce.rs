@@ -11,7 +11,7 @@ use records::{PointStatus, ReproductionDir};
 
 use super::search_cmd;
 use crate::failure::Failure;
-use crate::flags::{DataArg, DeviceArg, OpsArg, SeedArg, default_out};
+use crate::flags::{ComputeArgs, DataArg, default_out};
 use crate::table::thousands;
 
 #[derive(Args)]
@@ -33,11 +33,7 @@ pub struct ReproduceArgs {
     #[command(flatten)]
     data: DataArg,
     #[command(flatten)]
-    seed: SeedArg,
-    #[command(flatten)]
-    device: DeviceArg,
-    #[command(flatten)]
-    ops: OpsArg,
+    compute: ComputeArgs,
 }
 
 fn runtime(e: impl std::fmt::Display) -> Failure {
@@ -59,7 +55,10 @@ fn open_plan(args: &ReproduceArgs, dir: &ReproductionDir) -> Result<Plan, Failur
             if let Some(budget) = args.budget {
                 plan.search_budget = budget;
             }
-            if args.quick != plan.quick || args.seed.seed != plan.seed || args.data.data.is_some() {
+            if args.quick != plan.quick
+                || args.compute.seed() != plan.seed
+                || args.data.data.is_some()
+            {
                 eprintln!(
                     "note: --resume continues with the saved plan; --quick, --seed and --data are not changed"
                 );
@@ -86,7 +85,7 @@ fn open_plan(args: &ReproduceArgs, dir: &ReproductionDir) -> Result<Plan, Failur
             }
             std::fs::create_dir_all(&dir.root)
                 .map_err(|e| runtime(format!("{}: {e}", dir.root.display())))?;
-            let (seed, data) = (args.seed.seed, args.data.data.as_deref());
+            let (seed, data) = (args.compute.seed(), args.data.data.as_deref());
             if args.quick {
                 Plan::quick(seed, args.budget, data, dir).map_err(runtime)
             } else {
@@ -148,9 +147,9 @@ fn search_phase(plan: &Plan, dir: &ReproductionDir, args: &ReproduceArgs) -> Res
         "--budget".into(),
         plan.search_budget.to_string(),
         "--ops".into(),
-        args.ops.ops.to_string(),
+        args.compute.ops().to_string(),
         "--device".into(),
-        args.device.device.clone(),
+        args.compute.device.device.clone(),
         "--out".into(),
         path_arg(&search_dir.root),
     ]);
@@ -184,7 +183,7 @@ fn family_phase(dir: &ReproductionDir) -> Result<(), Failure> {
 }
 
 pub fn run(args: ReproduceArgs) -> Result<(), Failure> {
-    let device = args.device.open()?;
+    let device = args.compute.device.open()?;
     if let Some(data) = &args.data.data {
         train::load_data(Some(data)).map_err(Failure::bad_input)?;
     }
@@ -193,7 +192,7 @@ pub fn run(args: ReproduceArgs) -> Result<(), Failure> {
     let plan = open_plan(&args, &dir)?;
     plan.save(&dir).map_err(runtime)?;
 
-    let ops = args.ops.ops;
+    let ops = args.compute.ops();
     run_throughput(&plan.throughput, plan.seed, &dir, &device, ops, &mut log).map_err(runtime)?;
     search_phase(&plan, &dir, &args)?;
     // The family needs only the search and takes no time: before the long part.

@@ -18,7 +18,7 @@ use train::{Splits, TrainConfig};
 
 use super::print_json;
 use crate::failure::Failure;
-use crate::flags::{DataArg, DeviceArg, OpsArg, RewardArgs, SeedArg, default_out, parse_strides};
+use crate::flags::{ComputeArgs, DataArg, RewardArgs, default_out, parse_strides};
 use crate::inputs::{load_arch, load_space};
 use crate::table::{Table, si, thousands};
 
@@ -39,9 +39,7 @@ pub struct SearchArgs {
     #[command(flatten)]
     data: DataArg,
     #[command(flatten)]
-    device: DeviceArg,
-    #[command(flatten)]
-    seed: SeedArg,
+    compute: ComputeArgs,
     /// Run directory [default: runs/search-<time>].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -95,8 +93,6 @@ pub struct SearchArgs {
     /// they use no budget.
     #[arg(long, value_delimiter = ',', value_name = "ARCH,…")]
     references: Vec<String>,
-    #[command(flatten)]
-    ops: OpsArg,
     /// Print the final summary as JSON.
     #[arg(long)]
     json: bool,
@@ -161,13 +157,13 @@ fn new_config(
         args.proxy_strides,
     );
     proxy.validate().map_err(bad)?;
-    let reward = basis.measure(args.seed.seed, device, args.ops.ops)?;
+    let reward = basis.measure(args.compute.seed(), device, args.compute.ops())?;
     Ok(SearchConfig {
         space,
         strategy: args.strategy,
         budget: args.budget.unwrap_or(DEFAULT_BUDGET) as usize,
         time_budget_s: args.time_budget,
-        seed: args.seed.seed,
+        seed: args.compute.seed(),
         data: args.data.data.clone(),
         proxy_images: args.proxy_images.map(|n| n as usize),
         reference: basis.name,
@@ -278,11 +274,11 @@ fn load_splits(config: &SearchConfig) -> Result<Splits, Failure> {
 pub fn run(args: SearchArgs) -> Result<(), Failure> {
     // Workers belong to this process and its devices, not to the search: one device
     // handle each (see `open_for_workers`).
-    let workers = args.workers.unwrap_or(args.device.count());
+    let workers = args.workers.unwrap_or(args.compute.device.count());
     if workers == 0 {
         return Err(bad("--workers must be at least 1"));
     }
-    let devices = args.device.open_for_workers(workers)?;
+    let devices = args.compute.device.open_for_workers(workers)?;
     if let (Some(url), Some(name)) = (&args.store, &args.run) {
         return run_shared(&args, url, name, &devices);
     }
@@ -315,14 +311,14 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
         &reference_specs(&config)?,
         &splits,
         &devices[0],
-        args.ops.ops,
+        args.compute.ops(),
         &mut |name| eprintln!("evaluating the reference network {name}…"),
     )
     .map_err(Failure::runtime)?;
     for t in &references {
         eprintln!("reference {}", line(t));
     }
-    let trials = search_with_progress(&mut store, &config, &splits, &devices, args.ops.ops)?;
+    let trials = search_with_progress(&mut store, &config, &splits, &devices, args.compute.ops())?;
     summarize(&trials, &out, args.json);
     super::report_cmd::write_after_run(&out);
     Ok(())
@@ -468,7 +464,7 @@ fn run_shared(
         &reference_specs(&config)?,
         &splits,
         device,
-        args.ops.ops,
+        args.compute.ops(),
         &mut |reference| eprintln!("evaluating the reference network {reference}…"),
     )
     .map_err(Failure::runtime)?;
@@ -479,7 +475,7 @@ fn run_shared(
         &config,
         &splits,
         device,
-        args.ops.ops,
+        args.compute.ops(),
         &|event| {
             if let WorkerEvent::Finished(t) = event {
                 eprintln!("#{} {:?}: reward {:?}", t.id, t.status, t.reward);

@@ -15,7 +15,7 @@ use train::{
 
 use super::print_json;
 use crate::failure::Failure;
-use crate::flags::{DataArg, DeviceArg, OpsArg, SeedArg, parse_strides};
+use crate::flags::{ComputeArgs, DataArg, parse_strides};
 use crate::inputs::load_arch;
 
 #[derive(Args)]
@@ -90,11 +90,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = parse_strides, default_value = "keep")]
     strides: SmallImages,
     #[command(flatten)]
-    seed: SeedArg,
-    #[command(flatten)]
-    device: DeviceArg,
-    #[command(flatten)]
-    ops: OpsArg,
+    compute: ComputeArgs,
     /// Run directory (metrics, checkpoints) [default: runs/train/<arch>].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -184,7 +180,7 @@ fn config(args: &TrainArgs, spec: &ArchSpec, splits: &Splits) -> Result<TrainCon
     c.crop_pad = args.crop_pad.unwrap_or((side / 14).max(1));
     c.flip = !args.no_flip;
     c.cutmix_alpha = args.cutmix;
-    c.seed = args.seed.seed;
+    c.seed = args.compute.seed();
     c.small_images = args.strides;
     c.validate().map_err(bad)?;
     Ok(c)
@@ -253,7 +249,7 @@ fn fresh(args: &TrainArgs, dir: &TrainDir, out: &Path) -> Result<Run, Failure> {
     let saved = SavedRun {
         spec: spec.clone(),
         data: args.data.data.clone(),
-        ops: args.ops.ops.to_string(),
+        ops: args.compute.ops().to_string(),
         train: config.clone(),
     };
     dir.save_config(&saved).map_err(Failure::runtime)?;
@@ -261,7 +257,7 @@ fn fresh(args: &TrainArgs, dir: &TrainDir, out: &Path) -> Result<Run, Failure> {
         spec,
         splits,
         config,
-        ops: args.ops.ops,
+        ops: args.compute.ops(),
     })
 }
 
@@ -322,7 +318,7 @@ fn train_with_progress(trainer: &Trainer) -> Result<TrainReport, Failure> {
 }
 
 pub fn run(args: TrainArgs) -> Result<(), Failure> {
-    let device = args.device.open()?;
+    let device = args.compute.device.open()?;
     let out = args
         .out
         .clone()
