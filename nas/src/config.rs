@@ -49,11 +49,7 @@ impl SearchConfig {
     /// The data the candidates' proxy training uses: the search's data set, cut to
     /// `proxy_images` training images.
     pub fn load_data(&self) -> Result<Splits, DataError> {
-        let splits = train::load_data(Some(self.data_name()))?;
-        Ok(match self.proxy_images {
-            Some(n) => splits.truncated(n, usize::MAX),
-            None => splits,
-        })
+        Ok(train::load_data(Some(self.data_name()))?.with_train_images(self.proxy_images))
     }
 }
 

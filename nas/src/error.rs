@@ -10,9 +10,6 @@ pub enum NasError {
     /// A search needs at least one device to evaluate on.
     #[error("no device to evaluate on")]
     NoDevice,
-    /// A strategy proposed a point its own space cannot decode.
-    #[error("decoding a proposal: {0}")]
-    Decode(#[from] space::SpaceError),
     /// A reproduction's files could not be read or written.
     #[error(transparent)]
     Files(#[from] records::RecordsError),

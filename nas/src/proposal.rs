@@ -19,12 +19,14 @@ use crate::strategy::{Observation, Strategy, StrategyKind};
 pub const MAX_DUPLICATE_PROPOSALS: usize = 200;
 
 /// Salts of the search's random streams: proposals, trial evaluations, reference
-/// networks, the variants of the paper's Table 3, and a proxy check's networks.
+/// networks, the variants of the paper's Table 3, and a proxy check's networks and
+/// the sampling that picks them.
 const PROPOSAL: u64 = 0x9A;
 const TRIAL: u64 = 0x7E;
 const REFERENCE: u64 = 0x8EF;
 const VARIANT: u64 = 0xF5;
 const CHECK: u64 = 0x9C;
+const SAMPLING: u64 = 0x5A3;
 
 /// The seed trial `id` of a search seeded `seed` is evaluated with (its step
 /// timing and proxy training), whichever process evaluates it.
@@ -47,6 +49,11 @@ pub fn variant_seed(seed: u64, index: usize) -> u64 {
 /// with, the same under every setting (so settings differ only in themselves).
 pub fn check_seed(seed: u64, index: usize) -> u64 {
     rng_for(&[seed, index as u64, CHECK]).random()
+}
+
+/// The stream a proxy check seeded `seed` samples its networks from.
+pub fn sampling_rng(seed: u64) -> rand::rngs::StdRng {
+    rng_for(&[seed, SAMPLING])
 }
 
 /// A strategy that has seen a search's finished trials, and the networks proposed

@@ -14,16 +14,11 @@ use models::ops::OpSet;
 use records::{CheckedNetwork, ProxyCheckDir, RecordsError, SettingRun, TrialStatus};
 use serde::{Deserialize, Serialize};
 use space::{ArchSpec, SearchSpace, SmallImages, analyze};
-use train::{DataError, Outcome, Splits, TrainConfig, Trainer, rng_for};
+use train::config::{PROXY_BATCH, PROXY_EPOCHS, PROXY_SIZE, PROXY_STRIDES};
+use train::{DataError, Outcome, Splits, TrainConfig, Trainer};
 
 use crate::evaluator::{Reward, Timing, guarded};
-use crate::proposal::check_seed;
-
-/// The search's proxy unless told otherwise (`search --proxy-…`).
-pub const DEFAULT_EPOCHS: usize = 2;
-pub const DEFAULT_BATCH: usize = 64;
-pub const DEFAULT_SIZE: usize = 32;
-pub const DEFAULT_STRIDES: SmallImages = SmallImages::Unchanged;
+use crate::proposal::{check_seed, sampling_rng};
 
 /// One way to train the networks: a proxy, or the target the proxies are held to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,10 +50,10 @@ impl ProxySetting {
             name: name.to_string(),
             data: "embedded".into(),
             images: None,
-            epochs: DEFAULT_EPOCHS,
-            batch: DEFAULT_BATCH,
-            size: DEFAULT_SIZE,
-            strides: DEFAULT_STRIDES,
+            epochs: PROXY_EPOCHS,
+            batch: PROXY_BATCH,
+            size: PROXY_SIZE,
+            strides: PROXY_STRIDES,
         }
     }
 
@@ -88,11 +83,7 @@ impl ProxySetting {
                 "batch" => setting.batch = number()?,
                 "size" => setting.size = number()?,
                 "strides" => {
-                    setting.strides = match value {
-                        "adapt" => SmallImages::DEFAULT,
-                        "keep" => SmallImages::Unchanged,
-                        _ => return Err(fail("strides must be `adapt` or `keep`".into())),
-                    }
+                    setting.strides = value.parse().map_err(|e| fail(format!("strides: {e}")))?
                 }
                 _ => {
                     return Err(fail(format!(
@@ -111,11 +102,7 @@ impl ProxySetting {
 
     /// The setting's data, cut to its images.
     pub fn load_data(&self) -> Result<Splits, DataError> {
-        let splits = train::load_data(Some(&self.data))?;
-        Ok(match self.images {
-            Some(n) => splits.truncated(n, usize::MAX),
-            None => splits,
-        })
+        Ok(train::load_data(Some(&self.data))?.with_train_images(self.images))
     }
 
     /// The `search` flags that make this setting the search's proxy.
@@ -132,7 +119,7 @@ impl ProxySetting {
             "--proxy-size".into(),
             self.size.to_string(),
             "--proxy-strides".into(),
-            strides_word(self.strides).into(),
+            self.strides.to_string(),
         ]);
         flags
     }
@@ -152,14 +139,6 @@ impl ProxySetting {
         let trained = self.strides.apply(spec, self.size);
         let macs = analyze(&trained, self.size).map_or(0, |a| a.macs);
         macs as f64 * images as f64 * self.epochs as f64
-    }
-}
-
-/// `adapt` or `keep`, as the flags say it.
-pub fn strides_word(strides: SmallImages) -> &'static str {
-    match strides {
-        SmallImages::Unchanged => "keep",
-        SmallImages::AdaptStrides { .. } => "adapt",
     }
 }
 
@@ -231,7 +210,7 @@ pub fn sample_spread(
     seed: u64,
 ) -> Result<Vec<PlannedNetwork>, PlanError> {
     let draws = 40 * k.max(3);
-    let mut rng = rng_for(&[seed, 0x5A3]);
+    let mut rng = sampling_rng(seed);
     let mut seen = HashSet::new();
     let mut pool = Vec::new();
     for _ in 0..draws {
@@ -514,7 +493,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (s.epochs, s.images, s.size, s.strides),
-            (4, Some(12000), DEFAULT_SIZE, SmallImages::DEFAULT)
+            (4, Some(12000), PROXY_SIZE, SmallImages::DEFAULT)
         );
         assert_eq!(
             s.search_flags().join(" "),

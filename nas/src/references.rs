@@ -13,13 +13,13 @@ use crate::evaluator::Evaluator;
 use crate::proposal::reference_seed;
 use crate::store::{StoreError, TrialStore};
 
-/// Evaluates the `references` (the networks `config.references` names, in its
-/// order) that the store does not hold yet, recording each as it finishes; returns
-/// all of them, old and new.
+/// Evaluates `pending` — the networks `config.references` names after those the
+/// store holds, with the names they were given — recording each as it finishes;
+/// returns all of them, old and new.
 pub fn evaluate_references(
     store: &mut dyn TrialStore,
     config: &SearchConfig,
-    references: &[ArchSpec],
+    pending: &[(String, ArchSpec)],
     splits: &Splits,
     device: &Device,
     ops: OpSet,
@@ -32,9 +32,10 @@ pub fn evaluate_references(
         device,
         ops,
     };
-    // Recorded in the order asked for: the first `done.len()` are finished.
-    for (i, spec) in references.iter().enumerate().skip(done.len()) {
-        on_start(&spec.name);
+    // Recorded in the order asked for: the store holds the first `done.len()`.
+    for (name, spec) in pending {
+        let i = done.len();
+        on_start(name);
         let proposal = Proposal::network(i, spec.clone());
         let trial = evaluator.evaluate(&proposal, reference_seed(config.seed, i));
         store.append_reference(&trial)?;

@@ -153,6 +153,23 @@ fn a_schema_from_a_newer_version_is_refused() {
         .unwrap()
         .get(0);
     assert_eq!(found, SCHEMA_VERSION.to_string());
+    // A version 1 database (proposals stored as whole trials) is upgraded.
+    client
+        .execute(
+            "UPDATE effnas_meta SET value = '1' WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap();
+    drop(client);
+    let mut client = connect(&newer).unwrap();
+    let upgraded: String = client
+        .query_one(
+            "SELECT value FROM effnas_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(upgraded, "2");
     client
         .execute(
             "UPDATE effnas_meta SET value = '99' WHERE key = 'schema_version'",

@@ -1,5 +1,5 @@
 //! Where each file of a run lives, and the reads and writes of its records. A
-//! directory holds one of three kinds of run:
+//! directory holds one of four kinds of run:
 //!
 //! ```text
 //! search/          config.json, trials.jsonl, references.jsonl, best.json
@@ -62,7 +62,8 @@ pub enum RunKind {
 
 impl RunKind {
     /// The kind of run in `dir`, if it holds one: a reproduction plan marks a
-    /// reproduction, trials (or a search's settings) a search, metrics a training run.
+    /// reproduction, a proxy-check plan a proxy check, trials (or a search's
+    /// settings) a search, metrics a training run.
     pub fn of(dir: &Path) -> Option<RunKind> {
         let search = SearchDir::new(dir);
         if ReproductionDir::new(dir).plan().exists() {

@@ -1,5 +1,6 @@
-//! The on-disk format every effnas run shares, written by the trainer and the
-//! search and read by the reports: one record type per thing on disk, one way to
+//! The on-disk format every effnas run shares (searches, training runs,
+//! reproductions and proxy checks), written by the trainer and the search and read
+//! by the reports: one record type per thing on disk, one way to
 //! append and read JSON lines, one way to replace a file atomically.
 //!
 //! - [`layout`]: where each file of a search, a training run and a reproduction lives;
@@ -7,6 +8,7 @@
 //! - [`metrics`]: a training run's per-step and per-epoch lines;
 //! - [`throughput`]: the points of a throughput grid (the paper's Table 2);
 //! - [`proxy_check`]: the networks of a proxy check and their trainings;
+//! - [`reward`]: the search's reward, as saved and as recomputed;
 //! - [`jsonl`] and [`atomic`]: appending, reading and replacing files durably;
 //! - [`error`]: what can go wrong, naming the file (and line).
 
@@ -16,6 +18,7 @@ pub mod jsonl;
 pub mod layout;
 pub mod metrics;
 pub mod proxy_check;
+pub mod reward;
 pub mod throughput;
 pub mod trial;
 
@@ -24,5 +27,6 @@ pub use error::RecordsError;
 pub use layout::{ProxyCheckDir, ReproductionDir, SearchDir, TrainDir};
 pub use metrics::{EpochRecord, MetricLine, StageSettings};
 pub use proxy_check::{CheckedNetwork, SettingRun};
+pub use reward::Reward;
 pub use throughput::{PointStatus, ThroughputRecord};
 pub use trial::{Proposal, StepStats, Trial, TrialStatus};

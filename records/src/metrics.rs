@@ -20,6 +20,12 @@ pub struct StageSettings {
     pub mixup: f64,
 }
 
+/// A number written as `null` reads as NaN: serde_json writes a NaN (a loss that
+/// blew up in evaluation, say) as `null`, and the record must still read back.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// One epoch's results.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
@@ -28,23 +34,27 @@ pub struct EpochRecord {
     #[serde(flatten)]
     pub stage: StageSettings,
     /// The learning rate at the epoch's last step.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan_if_null")]
     pub lr: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_loss: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_acc: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub val_loss: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub val_acc: f64,
     /// Validation accuracy of the raw weights when EMA weights are evaluated.
     #[serde(default)]
     pub raw_val_acc: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan_if_null")]
     pub images_per_s: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan_if_null")]
     pub epoch_s: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan_if_null")]
     pub data_wait_s: f64,
     /// Training time since the run started (across resumes), seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan_if_null")]
     pub wall_s: f64,
 }
 
@@ -131,5 +141,16 @@ mod tests {
         let line = serde_json::from_str::<MetricLine>(future).unwrap();
         assert_eq!((line.clone(), line.epoch()), (MetricLine::Other, None));
         assert!(serde_json::from_str::<MetricLine>(r#"{"kind":"epoch","epoch":1}"#).is_err());
+        // A NaN is written as null and reads back as NaN.
+        let mut nan = epoch.clone();
+        if let MetricLine::Epoch(e) = &mut nan {
+            e.val_loss = f64::NAN;
+        }
+        let text = serde_json::to_string(&nan).unwrap();
+        assert!(text.contains("\"val_loss\":null"), "{text}");
+        match serde_json::from_str::<MetricLine>(&text).unwrap() {
+            MetricLine::Epoch(e) => assert!(e.val_loss.is_nan() && e.val_acc == 0.6),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -48,9 +48,3 @@ pub struct SettingRun {
     pub seed: u64,
     pub error: Option<String>,
 }
-
-impl SettingRun {
-    pub fn is_done(&self) -> bool {
-        self.status == TrialStatus::Done
-    }
-}

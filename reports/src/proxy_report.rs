@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use records::CheckedNetwork;
+use records::{CheckedNetwork, Reward};
 use serde_json::Value;
 
 use crate::ReportError;
@@ -27,8 +27,10 @@ const LEVEL: f64 = 0.9;
 pub struct ProxySummary {
     pub setting: String,
     pub description: String,
-    /// Networks with an accuracy under both the proxy and the target.
+    /// Networks with an accuracy under both the proxy and the target…
     pub networks: usize,
+    /// …of the check's networks.
+    pub of: usize,
     pub tau: f64,
     pub tau_interval: (f64, f64),
     pub spearman: f64,
@@ -64,14 +66,14 @@ fn describe(setting: &Value) -> String {
     )
 }
 
-/// The search's reward of `network` at `accuracy`, as the plan defines it.
+/// The search's reward of `network` at `accuracy`, as the plan defines it (NaN
+/// where the plan or the network's step time lacks what it needs).
 fn reward(plan: &Value, network: &CheckedNetwork, accuracy: f64) -> f64 {
-    let r = &plan["reward"];
-    let number = |key: &str| r[key].as_f64().unwrap_or(f64::NAN);
+    let Ok(reward) = serde_json::from_value::<Reward>(plan["reward"].clone()) else {
+        return f64::NAN;
+    };
     let step = network.step_ms.as_ref().map_or(f64::NAN, |s| s.median);
-    accuracy
-        * (step / number("reference_step_ms")).powf(number("w"))
-        * (network.params as f64 / number("reference_params")).powf(number("v"))
+    reward.of(accuracy, step, network.params)
 }
 
 /// Every proxy of the check against its target, in the plan's order; a seeded
@@ -114,6 +116,7 @@ pub fn summarize(run: &ProxyCheckRun) -> Vec<ProxySummary> {
             ProxySummary {
                 description: describe(setting),
                 networks: pairs.len(),
+                of: run.networks.len(),
                 tau: kendall_tau(&x, &y),
                 tau_interval: bootstrap_interval(&x, &y, kendall_tau, RESAMPLES, LEVEL, 1),
                 spearman: spearman(&x, &y),
@@ -128,11 +131,12 @@ pub fn summarize(run: &ProxyCheckRun) -> Vec<ProxySummary> {
         .collect()
 }
 
-/// The cheapest proxy whose τ reaches `min_tau`.
+/// The cheapest proxy (in seconds on this machine) whose τ reaches `min_tau` over
+/// all of the check's networks.
 pub fn cheapest_passing(summaries: &[ProxySummary], min_tau: f64) -> Option<&ProxySummary> {
     summaries
         .iter()
-        .filter(|s| s.tau >= min_tau)
+        .filter(|s| s.networks == s.of && s.tau >= min_tau)
         .min_by(|a, b| a.seconds.total_cmp(&b.seconds))
 }
 
@@ -163,7 +167,7 @@ pub fn summary_table(summaries: &[ProxySummary]) -> ([&'static str; 9], Vec<Vec<
             vec![
                 s.setting.clone(),
                 s.description.clone(),
-                s.networks.to_string(),
+                format!("{}/{}", s.networks, s.of),
                 with_interval(s.tau, s.tau_interval),
                 with_interval(s.spearman, s.spearman_interval),
                 format!("{}/3", s.top3),

@@ -6,11 +6,22 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// Kendall's τ-b of paired observations: concordant minus discordant pairs over
-/// the geometric mean of the pairs untied in each variable; 1 for the same order,
-/// −1 for the reverse, NaN with fewer than two pairs or a variable all tied.
+/// The pairs in which both values are finite (a missing measurement is NaN).
+fn finite_pairs(x: &[f64], y: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    x.iter()
+        .zip(y)
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .map(|(a, b)| (*a, *b))
+        .unzip()
+}
+
+/// Kendall's τ-b of paired observations (pairs with a non-finite value left out):
+/// concordant minus discordant pairs over the geometric mean of the pairs untied in
+/// each variable; 1 for the same order, −1 for the reverse, NaN with fewer than two
+/// pairs or a variable all tied.
 pub fn kendall_tau(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len());
+    let (x, y) = finite_pairs(x, y);
+    let n = x.len();
     let (mut concordant, mut discordant) = (0f64, 0f64);
     let (mut untied_x, mut untied_y) = (0f64, 0f64);
     for i in 0..n {
@@ -58,11 +69,12 @@ pub fn ranks(values: &[f64]) -> Vec<f64> {
     out
 }
 
-/// Spearman's ρ: Pearson's correlation of the ranks (ties at their mean rank);
-/// NaN with fewer than two pairs or a variable all tied.
+/// Spearman's ρ: Pearson's correlation of the ranks (ties at their mean rank;
+/// pairs with a non-finite value left out); NaN with fewer than two pairs or a
+/// variable all tied.
 pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len());
-    pearson(&ranks(&x[..n]), &ranks(&y[..n]))
+    let (x, y) = finite_pairs(x, y);
+    pearson(&ranks(&x), &ranks(&y))
 }
 
 fn pearson(x: &[f64], y: &[f64]) -> f64 {
@@ -85,7 +97,10 @@ fn pearson(x: &[f64], y: &[f64]) -> f64 {
 
 /// A percentile bootstrap interval of `statistic` over the pairs: `resamples`
 /// resamples of the pairs with replacement (seeded), and the `(1 − level)/2` and
-/// `(1 + level)/2` quantiles of the finite results; `(NaN, NaN)` if none is.
+/// `(1 + level)/2` quantiles of the finite results; `(NaN, NaN)` if none is. A
+/// resample whose statistic is undefined (every value of one side tied, likely
+/// with very few pairs) is left out, which narrows the interval: with fewer than
+/// about 8 pairs, read it as a rough guide.
 pub fn bootstrap_interval(
     x: &[f64],
     y: &[f64],
@@ -153,6 +168,10 @@ mod tests {
         assert!((tau - 0.8).abs() < 1e-12, "{tau}");
         assert!(kendall_tau(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
         assert!(kendall_tau(&[1.0], &[1.0]).is_nan());
+        // A pair with a missing value counts for nothing.
+        let with_nan = kendall_tau(&[1.0, 2.0, 3.0, 9.0], &[1.0, 2.0, 3.0, f64::NAN]);
+        assert_eq!(with_nan, 1.0);
+        assert_eq!(spearman(&[f64::NAN, 1.0, 2.0], &[5.0, 1.0, 2.0]), 1.0);
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub struct DataArg {
 
 /// `--store` and `--run` of a search kept in PostgreSQL.
 #[derive(Args, Clone, Debug)]
-pub struct SharedComputeArgs {
+pub struct SharedRunArgs {
     /// The database: `postgres://user:password@host:port/database`.
     #[arg(long, value_name = "URL")]
     pub store: String,
@@ -129,13 +129,15 @@ pub fn default_out(kind: &str) -> PathBuf {
     ))
 }
 
-/// `adapt` or `keep`: how a network designed for larger images trains on small ones.
-pub fn parse_strides(word: &str) -> Result<space::SmallImages, String> {
-    match word {
-        "adapt" => Ok(space::SmallImages::DEFAULT),
-        "keep" => Ok(space::SmallImages::Unchanged),
-        other => Err(format!("`{other}` is neither `adapt` nor `keep`")),
+/// Refuses to start a new run of `kind` in `dir` when something else is there.
+pub fn refuse_used_out(dir: &std::path::Path, kind: &str) -> Result<(), Failure> {
+    if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(Failure::bad_input(format!(
+            "{} is not empty and holds no {kind}; choose a new --out",
+            dir.display()
+        )));
     }
+    Ok(())
 }
 
 /// How candidates are timed and rewarded, as a search does it.

@@ -32,4 +32,4 @@ pub use plan::{BlockSpec, Layer};
 pub use presets::{PRESET_NAMES, UnknownPreset, preset};
 pub use scaler::{FamilyMember, ScaleConfig, family, scale};
 pub use search_space::{Choices, SearchSpace, StageChoices};
-pub use small_images::{SmallImages, adapt_strides};
+pub use small_images::{SmallImages, UnknownRule, adapt_strides};

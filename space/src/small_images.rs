@@ -66,6 +66,32 @@ pub fn adapt_strides(spec: &ArchSpec, size: usize, min_side: usize) -> ArchSpec 
     adapted
 }
 
+/// The words the command line uses: `adapt` (the default rule) and `keep`.
+impl std::str::FromStr for SmallImages {
+    type Err = UnknownRule;
+    fn from_str(word: &str) -> Result<SmallImages, UnknownRule> {
+        match word {
+            "adapt" => Ok(SmallImages::DEFAULT),
+            "keep" => Ok(SmallImages::Unchanged),
+            other => Err(UnknownRule(other.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for SmallImages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SmallImages::Unchanged => "keep",
+            SmallImages::AdaptStrides { .. } => "adapt",
+        })
+    }
+}
+
+/// A word that names no rule.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is neither `adapt` nor `keep`")]
+pub struct UnknownRule(pub String);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +124,9 @@ mod tests {
         assert_eq!(text, r#"{"rule":"adapt_strides","min_side":2}"#);
         let unchanged: SmallImages = serde_json::from_str(r#"{"rule":"unchanged"}"#).unwrap();
         assert_eq!(unchanged, SmallImages::Unchanged);
+        for rule in [SmallImages::DEFAULT, SmallImages::Unchanged] {
+            assert_eq!(rule.to_string().parse::<SmallImages>(), Ok(rule));
+        }
+        assert!("shrink".parse::<SmallImages>().is_err());
     }
 }

@@ -68,6 +68,13 @@ fn unchanged() -> SmallImages {
     SmallImages::Unchanged
 }
 
+/// The search's proxy unless told otherwise (`search --proxy-…`): epochs, batch,
+/// image side and how networks are fitted to the small images.
+pub const PROXY_EPOCHS: usize = 2;
+pub const PROXY_BATCH: usize = 64;
+pub const PROXY_SIZE: usize = 32;
+pub const PROXY_STRIDES: SmallImages = SmallImages::Unchanged;
+
 impl TrainConfig {
     /// The paper's recipe (RMSProp, lr 0.016 per 256 images, warm-up then ×0.97
     /// every 2.4 epochs, weight decay 1e-5, label smoothing 0.1, EMA 0.9999), with

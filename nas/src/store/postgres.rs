@@ -12,8 +12,13 @@ use records::{Proposal, Trial, TrialStatus};
 
 use super::{Claim, Counts, SharedStore, StoreError, TrialStore};
 
-/// The schema this build reads and writes.
-pub const SCHEMA_VERSION: i32 = 1;
+/// The schema this build reads and writes. Version 2 stores a pending trial's
+/// `proposal` as a proposal record (id, spec, key, choices) where version 1 stored a
+/// whole trial with status `failed`; the tables are the same, and version 1 rows
+/// still read. A version 1 database is upgraded on connecting, so that older
+/// workers, which cannot read the new proposals, are refused ("upgrade effnas")
+/// instead of failing on them.
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Serialises schema creation between processes that start at once.
 const SCHEMA_LOCK: i64 = 0x0eff_0a55;
@@ -144,6 +149,13 @@ fn connect_with(url: &str, create: bool) -> Result<Client, OpenError> {
             .get(0);
         if found > SCHEMA_VERSION {
             return Err(OpenError::NewerSchema { found });
+        }
+        if found < SCHEMA_VERSION {
+            tx.execute(
+                "UPDATE effnas_meta SET value = $1 WHERE key = 'schema_version'",
+                &[&SCHEMA_VERSION.to_string()],
+            )
+            .map_err(db)?;
         }
     } else if !create {
         return Err(OpenError::NoSchema);

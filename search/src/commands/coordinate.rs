@@ -6,12 +6,12 @@ use nas::store::PgStore;
 
 use super::search_cmd::saved_shared_config;
 use crate::failure::Failure;
-use crate::flags::SharedComputeArgs;
+use crate::flags::SharedRunArgs;
 
 #[derive(Args)]
 pub struct CoordinateArgs {
     #[command(flatten)]
-    shared: SharedComputeArgs,
+    shared: SharedRunArgs,
     /// Proposals kept pending for the workers (about their number).
     #[arg(long, default_value_t = 2)]
     queue: usize,
@@ -21,7 +21,7 @@ pub fn run(args: CoordinateArgs) -> Result<(), Failure> {
     if args.queue == 0 {
         return Err(Failure::bad_input("--queue must be at least 1"));
     }
-    let SharedComputeArgs { store: url, run } = &args.shared;
+    let SharedRunArgs { store: url, run } = &args.shared;
     let mut store = PgStore::open(url, run, true).map_err(Failure::bad_input)?;
     let config = saved_shared_config(&store, run)?;
     eprintln!(

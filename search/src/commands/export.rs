@@ -27,7 +27,7 @@ pub fn run(args: ExportArgs) -> Result<(), Failure> {
             args.run.display()
         )));
     }
-    let trials = dir.trials().map_err(Failure::bad_input)?;
+    let trials = dir.trials().map_err(Failure::runtime)?;
     let trial = if args.trial == "best" {
         records::trial::best(&trials).ok_or_else(|| Failure::bad_input("no finished trial yet"))?
     } else {

@@ -1,6 +1,7 @@
 //! `search proxy-check`: how well a cheap proxy training ranks networks the way a
 //! long target training does, and the cheapest proxy that ranks well enough.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -15,7 +16,7 @@ use reports::proxy_report::{ProxySummary, cheapest_passing, summarize, summary_t
 use space::SmallImages;
 
 use crate::failure::Failure;
-use crate::flags::{ComputeArgs, RewardArgs, default_out};
+use crate::flags::{ComputeArgs, RewardArgs, default_out, refuse_used_out};
 use crate::inputs::{load_arch, load_space};
 use crate::table::Table;
 
@@ -86,13 +87,36 @@ fn proxies(args: &ProxyCheckArgs) -> Result<Vec<ProxySetting>, Failure> {
         .collect()
 }
 
-/// Training images of a setting: its own count, or all of its data's.
-fn image_count(setting: &ProxySetting) -> Result<usize, Failure> {
-    let all = train::load_data(Some(&setting.data))
-        .map_err(bad)?
-        .train
-        .len();
-    Ok(setting.images.map_or(all, |n| n.min(all)))
+/// Each data set's number of training images, loaded once.
+#[derive(Default)]
+struct DataSizes(HashMap<String, usize>);
+
+impl DataSizes {
+    /// Training images of a setting: its own count, or all of its data's.
+    fn images(&mut self, setting: &ProxySetting) -> Result<usize, Failure> {
+        let all = match self.0.get(&setting.data) {
+            Some(&n) => n,
+            None => {
+                let n = train::load_data(Some(&setting.data))
+                    .map_err(bad)?
+                    .train
+                    .len();
+                self.0.insert(setting.data.clone(), n);
+                n
+            }
+        };
+        Ok(setting.images.map_or(all, |n| n.min(all)))
+    }
+
+    /// Every setting's training images, by name.
+    fn of<'a>(
+        &mut self,
+        settings: impl Iterator<Item = &'a ProxySetting>,
+    ) -> Result<HashMap<String, usize>, Failure> {
+        settings
+            .map(|s| Ok((s.name.clone(), self.images(s)?)))
+            .collect()
+    }
 }
 
 /// A new plan from the flags, checked; `device` times the reward's reference.
@@ -131,17 +155,14 @@ fn new_plan(
         });
     }
     let proxies = proxies(args)?;
-    let mut images = std::collections::HashMap::new();
-    for s in &proxies {
-        images.insert(s.name.clone(), image_count(s)?);
-    }
+    let mut sizes = DataSizes::default();
     let target = match &args.target {
         Some(text) => {
             ProxySetting::parse("target", text).map_err(|e| bad(format!("--target {e}")))?
         }
-        None => default_target(&proxies, &networks, &images)?,
+        None => default_target(&proxies, &networks, &mut sizes)?,
     };
-    images.insert(target.name.clone(), image_count(&target)?);
+    let images = sizes.of(proxies.iter().chain([&target]))?;
     check_settings(&proxies, &target, &networks, &|s: &ProxySetting| {
         images[&s.name]
     })
@@ -164,7 +185,7 @@ fn new_plan(
 fn default_target(
     proxies: &[ProxySetting],
     networks: &[PlannedNetwork],
-    images: &std::collections::HashMap<String, usize>,
+    sizes: &mut DataSizes,
 ) -> Result<ProxySetting, Failure> {
     let installed = Path::new(train::data::FULL_FASHION_MNIST).is_dir();
     let mut target = ProxySetting {
@@ -181,9 +202,11 @@ fn default_target(
     let specs: Vec<space::ArchSpec> = networks.iter().map(|n| n.spec.clone()).collect();
     let dearest = proxies
         .iter()
-        .map(|p| p.compute(&specs, images[&p.name]))
+        .map(|p| Ok(p.compute(&specs, sizes.images(p)?)))
+        .collect::<Result<Vec<f64>, Failure>>()?
+        .into_iter()
         .fold(0.0, f64::max);
-    let per_epoch = target.compute(&specs, image_count(&target)?);
+    let per_epoch = target.compute(&specs, sizes.images(&target)?);
     target.epochs = ((10.0 * dearest / per_epoch).ceil() as usize).max(1);
     Ok(target)
 }
@@ -212,12 +235,7 @@ fn open_plan(
             dir.root.display()
         ))),
         (None, false) => {
-            if std::fs::read_dir(&dir.root).is_ok_and(|mut d| d.next().is_some()) {
-                return Err(bad(format!(
-                    "{} is not empty and holds no proxy check; choose a new --out",
-                    dir.root.display()
-                )));
-            }
+            refuse_used_out(&dir.root, "proxy check")?;
             let plan = new_plan(args, device)?;
             std::fs::create_dir_all(&dir.root)
                 .map_err(|e| Failure::runtime(format!("{}: {e}", dir.root.display())))?;
@@ -255,10 +273,7 @@ fn add_proxies(
         return Ok(plan);
     }
     plan.proxies.extend(added.iter().cloned());
-    let mut images = std::collections::HashMap::new();
-    for s in plan.settings() {
-        images.insert(s.name.clone(), image_count(s)?);
-    }
+    let images = DataSizes::default().of(plan.settings())?;
     check_settings(
         &plan.proxies,
         &plan.target,

@@ -8,19 +8,19 @@ use clap::Args;
 use nas::store::{PgStore, RunDirStore, TrialStore};
 
 use crate::failure::Failure;
-use crate::flags::SharedComputeArgs;
+use crate::flags::SharedRunArgs;
 
 #[derive(Args)]
 pub struct PullArgs {
     #[command(flatten)]
-    shared: SharedComputeArgs,
+    shared: SharedRunArgs,
     /// A new run directory to write.
     #[arg(long)]
     out: PathBuf,
 }
 
 pub fn run(args: PullArgs) -> Result<(), Failure> {
-    let SharedComputeArgs { store: url, run } = &args.shared;
+    let SharedRunArgs { store: url, run } = &args.shared;
     let source = PgStore::open(url, run, true).map_err(Failure::bad_input)?;
     let config = source
         .config()

@@ -11,7 +11,7 @@ use records::{PointStatus, ReproductionDir};
 
 use super::search_cmd;
 use crate::failure::Failure;
-use crate::flags::{ComputeArgs, DataArg, default_out};
+use crate::flags::{ComputeArgs, DataArg, default_out, refuse_used_out};
 use crate::table::thousands;
 
 #[derive(Args)]
@@ -76,13 +76,7 @@ fn open_plan(args: &ReproduceArgs, dir: &ReproductionDir) -> Result<Plan, Failur
             dir.root.display()
         ))),
         (false, false) => {
-            let occupied = std::fs::read_dir(&dir.root).is_ok_and(|mut d| d.next().is_some());
-            if occupied {
-                return Err(Failure::bad_input(format!(
-                    "{} is not empty and holds no reproduction; choose a new --out",
-                    dir.root.display()
-                )));
-            }
+            refuse_used_out(&dir.root, "reproduction")?;
             std::fs::create_dir_all(&dir.root)
                 .map_err(|e| runtime(format!("{}: {e}", dir.root.display())))?;
             let (seed, data) = (args.compute.seed(), args.data.data.as_deref());

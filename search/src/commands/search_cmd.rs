@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use nas::proxy_check::{self, strides_word};
 use nas::references::evaluate_references;
 use nas::store::{PgStore, RunDirStore, TrialStore};
 use nas::worker::{WorkerEvent, run_worker};
@@ -14,11 +13,12 @@ use nas::{EvaluatorConfig, SearchConfig, SearchEvent, Sharing, StrategyKind};
 use records::{Trial, TrialStatus};
 use serde_json::json;
 use space::{ArchSpec, SmallImages};
+use train::config::{PROXY_BATCH, PROXY_EPOCHS, PROXY_SIZE, PROXY_STRIDES};
 use train::{Splits, TrainConfig};
 
 use super::print_json;
 use crate::failure::Failure;
-use crate::flags::{ComputeArgs, DataArg, RewardArgs, default_out, parse_strides};
+use crate::flags::{ComputeArgs, DataArg, RewardArgs, default_out};
 use crate::inputs::{load_arch, load_space};
 use crate::table::{Table, si, thousands};
 
@@ -68,11 +68,11 @@ pub struct SearchArgs {
     #[arg(long)]
     workers: Option<usize>,
     /// Proxy training: epochs, batch and image side.
-    #[arg(long, default_value_t = proxy_check::DEFAULT_EPOCHS)]
+    #[arg(long, default_value_t = PROXY_EPOCHS)]
     proxy_epochs: usize,
-    #[arg(long, default_value_t = proxy_check::DEFAULT_BATCH)]
+    #[arg(long, default_value_t = PROXY_BATCH)]
     proxy_batch: usize,
-    #[arg(long, default_value_t = proxy_check::DEFAULT_SIZE)]
+    #[arg(long, default_value_t = PROXY_SIZE)]
     proxy_size: usize,
     /// Proxy training uses the first N training images of --data [default: all].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -81,7 +81,7 @@ pub struct SearchArgs {
     /// strides to 1 (the stem's first, then the first stride-2 stages) until the
     /// last feature maps are at least 2x2; `keep` trains them as designed. Step
     /// time is always measured as designed.
-    #[arg(long, value_parser = parse_strides, default_value = strides_word(proxy_check::DEFAULT_STRIDES))]
+    #[arg(long, default_value_t = PROXY_STRIDES, value_name = "adapt|keep")]
     proxy_strides: SmallImages,
     #[command(flatten)]
     reward: RewardArgs,
@@ -240,9 +240,9 @@ fn settle_config(
     let saved = store.config().map_err(Failure::runtime)?;
     let mut config = match (saved, args.resume) {
         (Some(saved), true) => parse_config(saved, place)?,
-        (None, true) if matches!(place, Place::Dir(_)) => return Err(bad(place.missing())),
+        (None, true) => return Err(bad(place.missing())),
         (Some(_), false) => return Err(bad(place.occupied())),
-        (None, _) => {
+        (None, false) => {
             let config = new_config(args, &devices[0], devices.len())?;
             save_config(store, &config)?;
             return Ok(config);
@@ -262,9 +262,23 @@ fn save_config(store: &mut dyn TrialStore, config: &SearchConfig) -> Result<(), 
     store.save_config(&value).map_err(Failure::runtime)
 }
 
-/// The reference networks the search names, resolved.
-fn reference_specs(config: &SearchConfig) -> Result<Vec<ArchSpec>, Failure> {
-    config.references.iter().map(|n| load_arch(n)).collect()
+/// The reference networks the search names that the store does not hold yet,
+/// resolved (those already evaluated are not looked up again, so a resumed search
+/// needs no files of theirs).
+fn pending_references(
+    store: &dyn TrialStore,
+    config: &SearchConfig,
+) -> Result<Vec<(String, ArchSpec)>, Failure> {
+    let done = store.references().map_err(Failure::runtime)?.len();
+    config
+        .references
+        .iter()
+        .skip(done)
+        .map(|name| {
+            let spec = load_arch(name).map_err(Failure::runtime)?;
+            Ok((name.clone(), spec))
+        })
+        .collect()
 }
 
 fn load_splits(config: &SearchConfig) -> Result<Splits, Failure> {
@@ -305,10 +319,11 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
         splits.description,
         out.display()
     );
+    let pending = pending_references(&store, &config)?;
     let references = evaluate_references(
         &mut store,
         &config,
-        &reference_specs(&config)?,
+        &pending,
         &splits,
         &devices[0],
         args.compute.ops(),
@@ -458,10 +473,11 @@ fn run_shared(
         config.strategy,
         config.budget
     );
+    let pending = pending_references(&store, &config)?;
     evaluate_references(
         &mut store,
         &config,
-        &reference_specs(&config)?,
+        &pending,
         &splits,
         device,
         args.compute.ops(),

@@ -15,7 +15,7 @@ use train::{
 
 use super::print_json;
 use crate::failure::Failure;
-use crate::flags::{ComputeArgs, DataArg, parse_strides};
+use crate::flags::{ComputeArgs, DataArg};
 use crate::inputs::load_arch;
 
 #[derive(Args)]
@@ -87,7 +87,7 @@ pub struct TrainArgs {
     /// `adapt`: fit a network designed for larger images to these, by setting
     /// strides to 1 (the stem's first, then the first stride-2 stages) until its
     /// last feature maps are at least 2x2; `keep` trains it as designed.
-    #[arg(long, value_parser = parse_strides, default_value = "keep")]
+    #[arg(long, default_value_t = SmallImages::Unchanged, value_name = "adapt|keep")]
     strides: SmallImages,
     #[command(flatten)]
     compute: ComputeArgs,
@@ -237,10 +237,13 @@ fn fresh(args: &TrainArgs, dir: &TrainDir, out: &Path) -> Result<Run, Failure> {
     let splits = train::load_data(args.data.data.as_deref()).map_err(bad)?;
     let spec = fitted_spec(args, &splits)?;
     let config = config(args, &spec, &splits)?;
-    let trained = config.small_images.apply(&spec, config.progressive.size[0]);
+    // The spec as trained: fitted to small images by --strides (which the trainer
+    // would do too; fitting twice changes nothing), so config.json and the report
+    // show the strides that trained.
+    let spec = config.small_images.apply(&spec, config.progressive.size[0]);
     for i in 0..config.progressive.stages {
         let size = config.progressive.at(i).size;
-        trained.check_image_size("size", size).map_err(|e| {
+        spec.check_image_size("size", size).map_err(|e| {
             bad(format!(
                 "{e}; train at a larger size, or pass --strides adapt for a small-image variant"
             ))

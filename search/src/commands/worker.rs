@@ -6,12 +6,12 @@ use nas::worker::{WorkerEvent, run_worker};
 
 use super::search_cmd::saved_shared_config;
 use crate::failure::Failure;
-use crate::flags::{DeviceArg, OpsArg, SharedComputeArgs};
+use crate::flags::{DeviceArg, OpsArg, SharedRunArgs};
 
 #[derive(Args)]
 pub struct WorkerArgs {
     #[command(flatten)]
-    shared: SharedComputeArgs,
+    shared: SharedRunArgs,
     #[command(flatten)]
     device: DeviceArg,
     /// This worker's name in the database [default: host and process id].
@@ -23,7 +23,7 @@ pub struct WorkerArgs {
 
 pub fn run(args: WorkerArgs) -> Result<(), Failure> {
     let device = args.device.open()?;
-    let SharedComputeArgs { store: url, run } = &args.shared;
+    let SharedRunArgs { store: url, run } = &args.shared;
     let mut store = PgStore::open(url, run, true).map_err(Failure::bad_input)?;
     let config = saved_shared_config(&store, run)?;
     let splits = config.load_data().map_err(Failure::bad_input)?;

@@ -1,7 +1,7 @@
 //! A small real subset of Fashion-MNIST compiled into the binary, so the main job
 //! runs anywhere: 4,000 training images (400 per class) and 1,000 validation images
 //! (100 per class, from the official test set). See
-//! `search/data/fashion-mnist-subset/LICENSE` for its origin and MIT licence.
+//! `train/data/fashion-mnist-subset/LICENSE` for its origin and MIT licence.
 
 use std::path::Path;
 

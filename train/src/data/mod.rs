@@ -129,22 +129,33 @@ impl Splits {
             description,
         })
     }
-}
 
-impl Splits {
-    /// The first `train` training and `val` validation images (all, where a split
-    /// has fewer): a smaller slice of the same data.
+    /// `train` training and `val` validation images (all, where a split has fewer),
+    /// spread evenly over each split, so that data stored class by class keeps
+    /// every class.
     pub fn truncated(&self, train: usize, val: usize) -> Splits {
-        let head = |d: &Dataset, n: usize| d.subset(&(0..n.min(d.len())).collect::<Vec<_>>());
+        let spread = |d: &Dataset, n: usize| {
+            let n = n.min(d.len());
+            d.subset(&(0..n).map(|j| j * d.len() / n).collect::<Vec<_>>())
+        };
         Splits {
-            train: head(&self.train, train),
-            val: head(&self.val, val),
+            train: spread(&self.train, train),
+            val: spread(&self.val, val),
             description: format!(
-                "{} (first {} training / {} validation images)",
+                "{} ({} of its training / {} of its validation images)",
                 self.description,
                 train.min(self.train.len()),
                 val.min(self.val.len())
             ),
+        }
+    }
+
+    /// These splits with at most `images` training images (`None`: all), the
+    /// validation split whole.
+    pub fn with_train_images(self, images: Option<usize>) -> Splits {
+        match images {
+            Some(n) if n < self.train.len() => self.truncated(n, usize::MAX),
+            _ => self,
         }
     }
 }
