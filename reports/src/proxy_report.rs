@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use records::{CheckedNetwork, Reward};
+use records::{CheckedNetwork, Reward, SettingRun};
 use serde_json::Value;
 
 use crate::ReportError;
@@ -35,12 +35,13 @@ pub struct ProxySummary {
     pub tau_interval: (f64, f64),
     pub spearman: f64,
     pub spearman_interval: (f64, f64),
-    /// Of the target's 3 best networks, how many are the proxy's 3 best.
+    /// Of the target's 3 best networks (all, if fewer), how many are the proxy's 3
+    /// best.
     pub top3: usize,
     /// τ of the search's reward computed from the proxy's accuracy against the
     /// same reward from the target's.
     pub reward_tau: f64,
-    /// Mean seconds of one network's proxy training.
+    /// Mean seconds of one network's proxy training (over the networks ranked).
     pub seconds: f64,
     /// The proxy's compute (forward MACs of its trainings) over the target's, on the
     /// same networks: its cost whatever else ran on the machine.
@@ -100,19 +101,17 @@ pub fn summarize(run: &ProxyCheckRun) -> Vec<ProxySummary> {
                 .iter()
                 .map(|&(i, _, a)| reward(&run.plan, network(i), a))
                 .collect();
-            let runs: Vec<f64> = run
-                .trainings
-                .iter()
-                .filter(|t| t.setting == name)
-                .map(|t| t.seconds)
-                .collect();
-            let compute = |setting: &str| -> f64 {
+            // Costs over the networks ranked, so that every figure of a row is of
+            // the same networks.
+            let ranked = |setting: &str| -> Vec<&SettingRun> {
                 run.trainings
                     .iter()
                     .filter(|t| t.setting == setting && pairs.iter().any(|p| p.0 == t.network))
-                    .map(|t| t.compute)
-                    .sum()
+                    .collect()
             };
+            let seconds: Vec<f64> = ranked(&name).iter().map(|t| t.seconds).collect();
+            let compute =
+                |setting: &str| -> f64 { ranked(setting).iter().map(|t| t.compute).sum() };
             ProxySummary {
                 description: describe(setting),
                 networks: pairs.len(),
@@ -123,7 +122,7 @@ pub fn summarize(run: &ProxyCheckRun) -> Vec<ProxySummary> {
                 spearman_interval: bootstrap_interval(&x, &y, spearman, RESAMPLES, LEVEL, 2),
                 top3: top_overlap(&x, &y, 3),
                 reward_tau: kendall_tau(&rx, &ry),
-                seconds: runs.iter().sum::<f64>() / runs.len().max(1) as f64,
+                seconds: seconds.iter().sum::<f64>() / seconds.len().max(1) as f64,
                 compute_share: compute(&name) / compute("target"),
                 setting: name,
             }
@@ -170,7 +169,7 @@ pub fn summary_table(summaries: &[ProxySummary]) -> ([&'static str; 9], Vec<Vec<
                 format!("{}/{}", s.networks, s.of),
                 with_interval(s.tau, s.tau_interval),
                 with_interval(s.spearman, s.spearman_interval),
-                format!("{}/3", s.top3),
+                format!("{}/{}", s.top3, s.networks.min(3)),
                 if s.reward_tau.is_nan() {
                     "-".into()
                 } else {
