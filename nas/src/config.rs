@@ -20,7 +20,7 @@ pub struct SearchConfig {
     pub seed: u64,
     /// The `--data` argument (`None`: the embedded subset).
     pub data: Option<String>,
-    /// Proxy training uses the first this many training images of the data (`None`:
+    /// Proxy training uses this many training images of the data, spread over the set (`None`:
     /// all of them).
     #[serde(default)]
     pub proxy_images: Option<usize>,

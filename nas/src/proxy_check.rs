@@ -26,7 +26,7 @@ pub struct ProxySetting {
     pub name: String,
     /// `embedded`, `fashion-mnist` or a directory, as `--data` takes it.
     pub data: String,
-    /// The first this many training images (`None`: all).
+    /// This many training images, spread over the set (`None`: all).
     pub images: Option<usize>,
     pub epochs: usize,
     pub batch: usize,
@@ -193,7 +193,7 @@ pub enum PlanError {
         proxy: String,
         cost: f64,
     },
-    #[error("the setting names `{0}` and `target` are taken once each")]
+    #[error("the setting name `{0}` is used twice: each proxy needs a name of its own")]
     DuplicateName(String),
 }
 

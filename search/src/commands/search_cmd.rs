@@ -74,7 +74,8 @@ pub struct SearchArgs {
     proxy_batch: usize,
     #[arg(long, default_value_t = PROXY_SIZE)]
     proxy_size: usize,
-    /// Proxy training uses the first N training images of --data [default: all].
+    /// Proxy training uses N training images of --data, spread over the set
+    /// [default: all].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     proxy_images: Option<u64>,
     /// How the proxy trains networks designed for larger images: `adapt` sets
