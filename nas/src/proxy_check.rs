@@ -15,7 +15,8 @@ use records::{CheckedNetwork, ProxyCheckDir, RecordsError, SettingRun, TrialStat
 use serde::{Deserialize, Serialize};
 use space::{ArchSpec, SearchSpace, SmallImages, analyze};
 use train::config::{PROXY_BATCH, PROXY_EPOCHS, PROXY_SIZE, PROXY_STRIDES};
-use train::{DataError, Outcome, Splits, TrainConfig, Trainer};
+use rand::Rng;
+use train::{DataError, Outcome, Splits, TrainConfig, Trainer, rng_for};
 
 use crate::evaluator::{Reward, Timing, guarded};
 use crate::proposal::{check_seed, sampling_rng};
@@ -33,6 +34,11 @@ pub struct ProxySetting {
     /// Image side.
     pub size: usize,
     pub strides: SmallImages,
+    /// Salts each network's training seed (0: the network's own seed). A setting
+    /// that differs from another only here measures how far the training seed
+    /// alone moves the ranking: the most any proxy can be trusted.
+    #[serde(default)]
+    pub seed: u64,
 }
 
 /// A proxy setting that cannot be read.
@@ -54,11 +60,12 @@ impl ProxySetting {
             batch: PROXY_BATCH,
             size: PROXY_SIZE,
             strides: PROXY_STRIDES,
+            seed: 0,
         }
     }
 
     /// Reads `key=value,…` (keys `data`, `images`, `epochs`, `batch`, `size`,
-    /// `strides` = `adapt` or `keep`) over the search's default proxy.
+    /// `strides` = `adapt` or `keep`, `seed`) over the search's default proxy.
     pub fn parse(name: &str, text: &str) -> Result<ProxySetting, SettingSyntax> {
         let fail = |problem: String| SettingSyntax {
             text: text.to_string(),
@@ -85,14 +92,27 @@ impl ProxySetting {
                 "strides" => {
                     setting.strides = value.parse().map_err(|e| fail(format!("strides: {e}")))?
                 }
+                "seed" => {
+                    setting.seed = value
+                        .parse()
+                        .map_err(|_| fail("seed must be a whole number".into()))?
+                }
                 _ => {
                     return Err(fail(format!(
-                        "unknown key `{key}` (use data, images, epochs, batch, size, strides)"
+                        "unknown key `{key}` (use data, images, epochs, batch, size, strides, seed)"
                     )));
                 }
             }
         }
         Ok(setting)
+    }
+
+    /// The seed this setting trains a network with, from the network's own.
+    pub fn training_seed(&self, network_seed: u64) -> u64 {
+        match self.seed {
+            0 => network_seed,
+            salt => rng_for(&[network_seed, salt]).random(),
+        }
     }
 
     /// How the search trains its candidates under this setting.
@@ -392,7 +412,7 @@ pub fn run_proxy_check(
                 done: finished,
                 total,
             });
-            let seed = check_seed(plan.seed, network.index);
+            let seed = setting.training_seed(check_seed(plan.seed, network.index));
             let run = train_one(network, setting, &data[&key], seed, device, ops);
             dir.append_training(&run)?;
             finished += 1;
@@ -504,7 +524,13 @@ mod tests {
             ProxySetting::parse("d", "").unwrap(),
             ProxySetting::search_default("d")
         );
+        let salted = ProxySetting::parse("s", "seed=7").unwrap();
+        assert_eq!(salted.seed, 7);
+        assert_eq!(ProxySetting::search_default("d").training_seed(42), 42);
+        assert_ne!(salted.training_seed(42), 42);
+        assert_ne!(salted.training_seed(42), salted.training_seed(43));
         for bad in [
+            "seed=-1",
             "epochs=0",
             "epochs",
             "strides=maybe",

@@ -48,8 +48,8 @@ pub struct ProxySummary {
     pub compute_share: f64,
 }
 
-/// `fashion-mnist (all images), 2 epochs at 32 px, strides adapted`, from a
-/// setting in the plan.
+/// `fashion-mnist (all images), 2 epochs at 32 px, strides adapted` (and
+/// `, seed salt 7` for a salted one), from a setting in the plan.
 fn describe(setting: &Value) -> String {
     let epochs = setting["epochs"].as_u64().unwrap_or(0);
     let images = setting["images"]
@@ -59,8 +59,12 @@ fn describe(setting: &Value) -> String {
         Some("adapt_strides") => "adapted",
         _ => "kept",
     };
+    let salt = match setting["seed"].as_u64() {
+        Some(salt) if salt != 0 => format!(", seed salt {salt}"),
+        _ => String::new(),
+    };
     format!(
-        "{} ({images} images), {epochs} epoch{} at {} px, strides {strides}",
+        "{} ({images} images), {epochs} epoch{} at {} px, strides {strides}{salt}",
         setting["data"].as_str().unwrap_or("?"),
         if epochs == 1 { "" } else { "s" },
         setting["size"].as_u64().unwrap_or(0),

@@ -37,8 +37,10 @@ pub struct ProxyCheckArgs {
     #[arg(long, value_delimiter = ',', value_name = "ARCH,…")]
     references: Vec<String>,
     /// A proxy, `NAME:key=value,…` over the search's default proxy (keys: data,
-    /// images, epochs, batch, size, strides = adapt|keep), e.g. `e4:epochs=4`;
-    /// repeat for several [default: the search's default proxy, named `default`].
+    /// images, epochs, batch, size, strides = adapt|keep, seed = a salt for the
+    /// training seed), e.g. `e4:epochs=4`; `again:seed=1` repeats the default
+    /// under other seeds, the ranking's own noise; repeat for several [default:
+    /// the search's default proxy, named `default`].
     #[arg(long = "proxy", value_name = "NAME:SETTING")]
     proxies: Vec<String>,
     /// The target the proxies are held to, `key=value,…` [default: the full
