@@ -11,11 +11,11 @@ use std::time::Instant;
 
 use candle_core::Device;
 use models::ops::OpSet;
+use rand::Rng;
 use records::{CheckedNetwork, ProxyCheckDir, RecordsError, SettingRun, TrialStatus};
 use serde::{Deserialize, Serialize};
 use space::{ArchSpec, SearchSpace, SmallImages, analyze};
 use train::config::{PROXY_BATCH, PROXY_EPOCHS, PROXY_SIZE, PROXY_STRIDES};
-use rand::Rng;
 use train::{DataError, Outcome, Splits, TrainConfig, Trainer, rng_for};
 
 use crate::evaluator::{Reward, Timing, guarded};
