@@ -27,6 +27,9 @@ const LEVEL: f64 = 0.9;
 pub struct ProxySummary {
     pub setting: String,
     pub description: String,
+    /// The description without the seed salt: proxies with the same recipe are
+    /// one proxy trained under different seeds.
+    pub recipe: String,
     /// Networks with an accuracy under both the proxy and the target…
     pub networks: usize,
     /// …of the check's networks.
@@ -48,9 +51,17 @@ pub struct ProxySummary {
     pub compute_share: f64,
 }
 
-/// `fashion-mnist (all images), 2 epochs at 32 px, strides adapted` (and
+/// `fashion-mnist (all images), 2 epochs of batch 64 at 32 px, strides adapted` (and
 /// `, seed salt 7` for a salted one), from a setting in the plan.
 fn describe(setting: &Value) -> String {
+    match setting["seed"].as_u64() {
+        Some(salt) if salt != 0 => format!("{}, seed salt {salt}", recipe(setting)),
+        _ => recipe(setting),
+    }
+}
+
+/// [`describe`] without the seed salt.
+fn recipe(setting: &Value) -> String {
     let epochs = setting["epochs"].as_u64().unwrap_or(0);
     let images = setting["images"]
         .as_u64()
@@ -59,14 +70,11 @@ fn describe(setting: &Value) -> String {
         Some("adapt_strides") => "adapted",
         _ => "kept",
     };
-    let salt = match setting["seed"].as_u64() {
-        Some(salt) if salt != 0 => format!(", seed salt {salt}"),
-        _ => String::new(),
-    };
     format!(
-        "{} ({images} images), {epochs} epoch{} at {} px, strides {strides}{salt}",
+        "{} ({images} images), {epochs} epoch{} of batch {} at {} px, strides {strides}",
         setting["data"].as_str().unwrap_or("?"),
         if epochs == 1 { "" } else { "s" },
+        setting["batch"].as_u64().unwrap_or(0),
         setting["size"].as_u64().unwrap_or(0),
     )
 }
@@ -118,6 +126,7 @@ pub fn summarize(run: &ProxyCheckRun) -> Vec<ProxySummary> {
                 |setting: &str| -> f64 { ranked(setting).iter().map(|t| t.compute).sum() };
             ProxySummary {
                 description: describe(setting),
+                recipe: recipe(setting),
                 networks: pairs.len(),
                 of: run.networks.len(),
                 tau: kendall_tau(&x, &y),
@@ -134,12 +143,56 @@ pub fn summarize(run: &ProxyCheckRun) -> Vec<ProxySummary> {
         .collect()
 }
 
-/// The cheapest proxy (in seconds on this machine) whose τ reaches `min_tau` over
-/// all of the check's networks.
-pub fn cheapest_passing(summaries: &[ProxySummary], min_tau: f64) -> Option<&ProxySummary> {
-    summaries
+/// One proxy recipe as a search would run it: the check's settings that differ
+/// only in their seed salt, pooled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recipe<'a> {
+    /// The first of its settings in the plan (the unsalted one, as a rule).
+    pub first: &'a ProxySummary,
+    /// How many settings (seeds) it pools.
+    pub seeds: usize,
+    /// The mean of their τ: a search draws one seed, so a single lucky one must
+    /// not make a recipe pass.
+    pub tau: f64,
+    /// The mean of their seconds per network.
+    pub seconds: f64,
+}
+
+/// The check's proxies pooled by recipe, in the plan's order; only settings
+/// that rank every network count.
+pub fn recipes(summaries: &[ProxySummary]) -> Vec<Recipe<'_>> {
+    let complete: Vec<&ProxySummary> = summaries
         .iter()
-        .filter(|s| s.networks == s.of && s.tau >= min_tau)
+        .filter(|s| s.networks == s.of && s.tau.is_finite())
+        .collect();
+    let mut pooled: Vec<Recipe> = Vec::new();
+    for summary in &complete {
+        if pooled.iter().any(|r| r.first.recipe == summary.recipe) {
+            continue;
+        }
+        let same: Vec<&&ProxySummary> = complete
+            .iter()
+            .filter(|s| s.recipe == summary.recipe)
+            .collect();
+        let mean = |f: fn(&ProxySummary) -> f64| {
+            same.iter().map(|s| f(s)).sum::<f64>() / same.len() as f64
+        };
+        pooled.push(Recipe {
+            first: summary,
+            seeds: same.len(),
+            tau: mean(|s| s.tau),
+            seconds: mean(|s| s.seconds),
+        });
+    }
+    pooled
+}
+
+/// The cheapest recipe (in seconds on this machine) whose τ, averaged over its
+/// seeds, reaches `min_tau` over all of the check's networks.
+pub fn cheapest_passing(summaries: &[ProxySummary], min_tau: f64) -> Option<Recipe<'_>> {
+    recipes(summaries)
+        .into_iter()
+        .filter(|r| r.tau >= min_tau)
         .min_by(|a, b| a.seconds.total_cmp(&b.seconds))
 }
 
@@ -282,4 +335,58 @@ fn networks_table(run: &ProxyCheckRun, doc: &mut Document) {
             })
             .collect(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(setting: &str, recipe: &str, tau: f64, seconds: f64) -> ProxySummary {
+        ProxySummary {
+            setting: setting.into(),
+            description: recipe.into(),
+            recipe: recipe.into(),
+            networks: 8,
+            of: 8,
+            tau,
+            tau_interval: (tau, tau),
+            spearman: tau,
+            spearman_interval: (tau, tau),
+            top3: 2,
+            reward_tau: tau,
+            seconds,
+            compute_share: 0.1,
+        }
+    }
+
+    #[test]
+    fn a_recipe_passes_on_the_mean_of_its_seeds_not_its_luckiest() {
+        let summaries = [
+            summary("default", "2 epochs", 0.36, 75.0),
+            summary("again", "2 epochs", 0.62, 77.0),
+            summary("adapt", "2 epochs adapted", 0.64, 174.0),
+            summary("e1", "1 epoch", 0.29, 38.0),
+        ];
+        let pooled = recipes(&summaries);
+        assert_eq!(pooled.len(), 3);
+        assert_eq!(
+            (pooled[0].first.setting.as_str(), pooled[0].seeds),
+            ("default", 2)
+        );
+        assert!((pooled[0].tau - 0.49).abs() < 1e-9);
+        assert!((pooled[0].seconds - 76.0).abs() < 1e-9);
+        assert_eq!(
+            cheapest_passing(&summaries, 0.6).unwrap().first.setting,
+            "adapt"
+        );
+        assert_eq!(
+            cheapest_passing(&summaries, 0.45).unwrap().first.setting,
+            "default"
+        );
+        assert!(cheapest_passing(&summaries, 0.7).is_none());
+        // A setting that has not ranked every network yet is left out.
+        let mut partial = summaries.clone();
+        partial[2].networks = 5;
+        assert!(cheapest_passing(&partial, 0.6).is_none());
+    }
 }

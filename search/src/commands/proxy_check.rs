@@ -12,7 +12,9 @@ use nas::proxy_check::{
 };
 use records::ProxyCheckDir;
 use reports::ProxyCheckRun;
-use reports::proxy_report::{ProxySummary, cheapest_passing, summarize, summary_table};
+use reports::proxy_report::{
+    ProxySummary, Recipe, cheapest_passing, recipes, summarize, summary_table,
+};
 use space::SmallImages;
 
 use crate::failure::Failure;
@@ -365,36 +367,41 @@ fn render_summaries(summaries: &[ProxySummary]) -> String {
     table.render()
 }
 
-/// Names the cheapest proxy that reaches `min_tau`, with the search flags that
-/// select it, or says that none does.
+/// Names the cheapest proxy that reaches `min_tau` (its τ averaged over the
+/// seeds it was trained under), with the search flags that select it, or says
+/// that none does.
 fn recommend(plan: &ProxyCheckPlan, summaries: &[ProxySummary], min_tau: f64) {
+    let seeds = |r: &Recipe| match r.seeds {
+        1 => String::new(),
+        n => format!(", the mean of {n} seeds"),
+    };
     match cheapest_passing(summaries, min_tau) {
         Some(best) => {
             let setting = plan
                 .proxies
                 .iter()
-                .find(|p| p.name == best.setting)
+                .find(|p| p.name == best.first.setting)
                 .expect("summaries are of the plan's proxies");
             println!(
-                "\ncheapest proxy with τ ≥ {min_tau}: {} (τ {:.2}, {:.0} s per network)\n  search {}",
-                best.setting,
+                "\ncheapest proxy with τ ≥ {min_tau}: {} (τ {:.2}{}, {:.0} s per network)\n  search {}",
+                best.first.setting,
                 best.tau,
+                seeds(&best),
                 best.seconds,
                 setting.search_flags().join(" ")
             );
         }
-        None => {
-            let best = summaries
-                .iter()
-                .filter(|s| s.tau.is_finite())
-                .max_by(|a, b| a.tau.total_cmp(&b.tau));
-            match best {
-                Some(b) => println!(
-                    "\nno proxy reaches τ ≥ {min_tau}; the best is {} with τ {:.2}",
-                    b.setting, b.tau
-                ),
-                None => println!("\nno proxy has a τ yet: the trainings are not complete"),
-            }
-        }
+        None => match recipes(summaries)
+            .into_iter()
+            .max_by(|a, b| a.tau.total_cmp(&b.tau))
+        {
+            Some(b) => println!(
+                "\nno proxy reaches τ ≥ {min_tau}; the best is {} with τ {:.2}{}",
+                b.first.setting,
+                b.tau,
+                seeds(&b)
+            ),
+            None => println!("\nno proxy has a τ yet: the trainings are not complete"),
+        },
     }
 }
