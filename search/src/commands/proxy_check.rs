@@ -112,14 +112,23 @@ impl DataSizes {
         Ok(setting.images.map_or(all, |n| n.min(all)))
     }
 
-    /// Every setting's training images, by name.
-    fn of<'a>(
+    /// Checks a check's settings (`check_settings`: distinct names, a target
+    /// dearer than every proxy), each with its training images.
+    fn check(
         &mut self,
-        settings: impl Iterator<Item = &'a ProxySetting>,
-    ) -> Result<HashMap<String, usize>, Failure> {
-        settings
+        proxies: &[ProxySetting],
+        target: &ProxySetting,
+        networks: &[PlannedNetwork],
+    ) -> Result<(), Failure> {
+        let images = proxies
+            .iter()
+            .chain([target])
             .map(|s| Ok((s.name.clone(), self.images(s)?)))
-            .collect()
+            .collect::<Result<HashMap<String, usize>, Failure>>()?;
+        check_settings(proxies, target, networks, &|s: &ProxySetting| {
+            images[&s.name]
+        })
+        .map_err(bad)
     }
 }
 
@@ -166,11 +175,7 @@ fn new_plan(
         }
         None => default_target(&proxies, &networks, &mut sizes)?,
     };
-    let images = sizes.of(proxies.iter().chain([&target]))?;
-    check_settings(&proxies, &target, &networks, &|s: &ProxySetting| {
-        images[&s.name]
-    })
-    .map_err(bad)?;
+    sizes.check(&proxies, &target, &networks)?;
     Ok(ProxyCheckPlan {
         reward: basis.measure(args.compute.seed(), device, args.compute.ops())?,
         timing: basis.timing,
@@ -277,14 +282,7 @@ fn add_proxies(
         return Ok(plan);
     }
     plan.proxies.extend(added.iter().cloned());
-    let images = DataSizes::default().of(plan.settings())?;
-    check_settings(
-        &plan.proxies,
-        &plan.target,
-        &plan.networks,
-        &|s: &ProxySetting| images[&s.name],
-    )
-    .map_err(bad)?;
+    DataSizes::default().check(&plan.proxies, &plan.target, &plan.networks)?;
     plan.save(dir).map_err(Failure::runtime)?;
     let names: Vec<&str> = added.iter().map(|s| s.name.as_str()).collect();
     eprintln!("added to the check: {}", names.join(", "));
