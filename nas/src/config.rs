@@ -38,9 +38,22 @@ pub struct SearchConfig {
     /// Heartbeats and retries of a search shared through PostgreSQL.
     #[serde(default)]
     pub sharing: Sharing,
+    /// Successive halving's reduction factor: the top 1/η of a rung rise to the
+    /// next. The rungs are the proxy's progressive stages (one: no halving).
+    #[serde(default = "default_eta")]
+    pub eta: usize,
+}
+
+fn default_eta() -> usize {
+    crate::halving::DEFAULT_ETA
 }
 
 impl SearchConfig {
+    /// The rungs of successive halving: the proxy's progressive stages.
+    pub fn rungs(&self) -> usize {
+        self.evaluator.proxy.progressive.stages
+    }
+
     /// The `--data` argument the search trains its candidates on.
     pub fn data_name(&self) -> &str {
         self.data.as_deref().unwrap_or("embedded")

@@ -5,9 +5,12 @@
 //!
 //! - [`config`]: everything a search is run (and resumed) with;
 //! - [`strategy`] and [`proposal`]: what to evaluate next — random search,
-//!   regularized evolution, REINFORCE — and the one loop that turns a strategy's
-//!   picks into new networks;
-//! - [`evaluator`]: cheap checks, measured step time, proxy accuracy, reward;
+//!   regularized evolution (by reward or by Pareto rank), REINFORCE — and the one
+//!   loop that turns a strategy's picks into new networks;
+//! - [`evaluator`]: cheap checks and limits, measured step time, proxy accuracy
+//!   by rungs, reward;
+//! - [`halving`]: asynchronous successive halving on the proxy's progressive
+//!   stages — which candidates earn a further rung;
 //! - [`store`]: where trials are kept (a run directory, or PostgreSQL for a search
 //!   shared by many machines);
 //! - [`local`]: a search run by this process's workers;
@@ -22,6 +25,7 @@ pub mod config;
 pub mod coordinator;
 pub mod error;
 pub mod evaluator;
+pub mod halving;
 pub mod local;
 pub mod proposal;
 pub mod proxy_check;
@@ -33,6 +37,6 @@ pub mod worker;
 
 pub use config::{SearchConfig, Sharing};
 pub use error::NasError;
-pub use evaluator::{Evaluator, EvaluatorConfig, Reward, Timing};
+pub use evaluator::{Evaluator, EvaluatorConfig, Limits, Reward, Timing};
 pub use local::{SearchEvent, run_search};
 pub use strategy::StrategyKind;

@@ -66,16 +66,18 @@ pub struct Proposer {
 }
 
 impl Proposer {
-    /// `kind`'s strategy after replaying `finished` in order; `proposed` holds the
-    /// keys of every proposal made so far (those of `finished` are added).
+    /// `kind`'s strategy for a search of `budget` candidates after replaying
+    /// `finished` in order; `proposed` holds the keys of every proposal made so
+    /// far (those of `finished` are added).
     pub fn new(
         kind: StrategyKind,
         space: &SearchSpace,
+        budget: usize,
         finished: &[Trial],
         proposed: impl IntoIterator<Item = String>,
     ) -> Proposer {
         let mut proposer = Proposer {
-            strategy: kind.build(space),
+            strategy: kind.build(space, budget),
             history: Vec::new(),
             proposed: proposed.into_iter().collect(),
         };
@@ -86,12 +88,9 @@ impl Proposer {
         proposer
     }
 
-    /// Learns from a finished trial.
+    /// Learns from a finished trial (once, when its first rung is recorded).
     pub fn observe(&mut self, space: &SearchSpace, trial: &Trial) {
-        let observation = Observation {
-            choices: trial.choices.clone(),
-            reward: trial.reward,
-        };
+        let observation = Observation::of(trial);
         self.strategy.observe(space, &observation);
         self.history.push(observation);
     }
@@ -136,7 +135,7 @@ mod tests {
     #[test]
     fn proposals_are_new_and_repeat_under_the_seed() {
         let space = builtin_space("paper").unwrap();
-        let mut a = Proposer::new(StrategyKind::Random, &space, &[], []);
+        let mut a = Proposer::new(StrategyKind::Random, &space, 8, &[], []);
         let first: Vec<Proposal> = (0..5).map(|i| a.propose(&space, 7, i).unwrap()).collect();
         let keys: HashSet<&String> = first.iter().map(|p| &p.key).collect();
         assert_eq!((keys.len(), a.count()), (5, 5));
@@ -144,6 +143,7 @@ mod tests {
         let mut b = Proposer::new(
             StrategyKind::Random,
             &space,
+            8,
             &[],
             first.iter().map(|p| p.key.clone()),
         );
@@ -163,7 +163,7 @@ mod tests {
             stage.width_multipliers.truncate(1);
             stage.repeats = [stage.repeats[1]; 2];
         }
-        let mut p = Proposer::new(StrategyKind::Evolution, &space, &[], []);
+        let mut p = Proposer::new(StrategyKind::Evolution, &space, 8, &[], []);
         assert!(p.propose(&space, 0, 0).is_some());
         assert!(p.propose(&space, 0, 1).is_none());
     }

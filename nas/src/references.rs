@@ -31,6 +31,7 @@ pub fn evaluate_references(
         splits,
         device,
         ops,
+        rungs_dir: None,
     };
     // Recorded in the order asked for: the store holds the first `done.len()`.
     for (name, spec) in pending {

@@ -49,6 +49,7 @@ pub fn run_worker(
         splits,
         device,
         ops,
+        rungs_dir: None,
     };
     let mut recorded = 0;
     loop {
@@ -91,7 +92,13 @@ pub(crate) fn propose(
 ) -> Result<Option<Proposal>, StoreError> {
     let finished = store.trials()?;
     let proposed = store.proposed_keys()?;
-    let mut proposer = Proposer::new(config.strategy, &config.space, &finished, proposed);
+    let mut proposer = Proposer::new(
+        config.strategy,
+        &config.space,
+        config.budget,
+        &finished,
+        proposed,
+    );
     // Numbered by how many are proposed, so a restarted worker proposes alike.
     let id = proposer.count();
     Ok(proposer.propose(&config.space, config.seed, id))

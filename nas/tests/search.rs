@@ -54,11 +54,27 @@ fn config(budget: usize, strategy: StrategyKind) -> SearchConfig {
                 reference_step_ms: 10.0,
                 reference_params: 20_000,
             },
+            limits: Default::default(),
         },
         workers: 1,
         references: Vec::new(),
         sharing: Default::default(),
+        eta: 3,
     }
+}
+
+/// `config` with its proxy in two rungs: one epoch at 12 px, one at 16.
+fn halving_config(budget: usize) -> SearchConfig {
+    let mut c = config(budget, StrategyKind::Random);
+    c.evaluator.proxy.epochs = 2;
+    c.evaluator.proxy = c.evaluator.proxy.in_rungs(2, 12);
+    c
+}
+
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("effnas-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
 
 /// The id of the trial with the highest reward.
@@ -192,7 +208,7 @@ fn synthetic_run(kind: StrategyKind, seed: u64, proposals: usize) -> (f64, f64) 
     let reward = |c: &space::Choices| {
         c.0.iter().zip(&target.0).filter(|(a, b)| a == b).count() as f64 / c.0.len() as f64
     };
-    let mut strategy = kind.build(&space);
+    let mut strategy = kind.build(&space, proposals);
     let mut history: Vec<Observation> = Vec::new();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut best: f64 = 0.0;
@@ -203,6 +219,7 @@ fn synthetic_run(kind: StrategyKind, seed: u64, proposals: usize) -> (f64, f64) 
         let o = Observation {
             choices,
             reward: Some(r),
+            objectives: None,
         };
         strategy.observe(&space, &o);
         history.push(o);
@@ -241,4 +258,181 @@ fn evolution_and_the_controller_beat_random_on_a_synthetic_objective() {
         controller_late > random_late + 0.1,
         "controller late mean {controller_late} vs random {random_late}"
     );
+}
+
+#[test]
+fn successive_halving_trains_only_the_top_third_further() {
+    let dir = fresh_dir("halving");
+    let mut store = RunDirStore::open(&dir).unwrap();
+    let c = halving_config(6);
+    let trials = run_search(
+        &mut store,
+        &c,
+        &data(),
+        &[Device::Cpu],
+        OpSet::Fast,
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!(trials.len(), 6);
+    assert!(trials.iter().all(|t| t.is_done()), "{trials:?}");
+    // Six results at rung 1 and η = 3: the two best by their first rung rise.
+    let mut by_first: Vec<&Trial> = trials.iter().collect();
+    by_first.sort_by(|a, b| b.rungs[0].reward.total_cmp(&a.rungs[0].reward));
+    let risen: Vec<usize> = trials
+        .iter()
+        .filter(|t| t.rungs.len() == 2)
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(risen.len(), 2, "{trials:?}");
+    for t in &by_first[..2] {
+        assert!(risen.contains(&t.id));
+    }
+    for t in &trials {
+        assert_eq!((t.rungs[0].epochs, t.rungs[0].size), (1, 12));
+        let last = t.rungs.last().unwrap();
+        assert_eq!(
+            (t.accuracy, t.reward),
+            (Some(last.accuracy), Some(last.reward))
+        );
+        if t.rungs.len() == 2 {
+            assert_eq!((t.rungs[1].epochs, t.rungs[1].size), (2, 16));
+        }
+    }
+    // The best is a fully trained candidate; the checkpoints are gone.
+    let best = records::trial::best(&trials).unwrap();
+    assert_eq!(best.rungs.len(), 2);
+    assert!(!dir.join("rungs").exists());
+    // One line per rung reached: nothing recorded twice.
+    let lines = std::fs::read_to_string(dir.join("trials.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(lines, 6 + 2);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A search killed as it starts a promotion resumes into the same result as one
+/// never killed, training no candidate and no rung again.
+#[test]
+fn a_search_killed_between_rungs_resumes_without_training_a_rung_twice() {
+    let c = halving_config(3);
+    let whole_dir = fresh_dir("halving-whole");
+    let mut store = RunDirStore::open(&whole_dir).unwrap();
+    let whole = run_search(
+        &mut store,
+        &c,
+        &data(),
+        &[Device::Cpu],
+        OpSet::Fast,
+        &|_| {},
+    )
+    .unwrap();
+
+    let dir = fresh_dir("halving-killed");
+    let mut store = RunDirStore::open(&dir).unwrap();
+    let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_search(&mut store, &c, &data(), &[Device::Cpu], OpSet::Fast, &|e| {
+            if let nas::SearchEvent::Promoted { .. } = e {
+                panic!("killed");
+            }
+        })
+    }));
+    assert!(killed.is_err());
+    let before = store.trials().unwrap();
+    assert_eq!(before.len(), 3);
+    assert!(before.iter().all(|t| t.rungs.len() == 1));
+    assert!(
+        dir.join("rungs").exists(),
+        "checkpoints kept for the promotion"
+    );
+
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let promoted = std::sync::atomic::AtomicUsize::new(0);
+    let mut store = RunDirStore::open(&dir).unwrap();
+    let resumed = run_search(
+        &mut store,
+        &c,
+        &data(),
+        &[Device::Cpu],
+        OpSet::Fast,
+        &|e| match e {
+            nas::SearchEvent::TrialStarted { .. } => {
+                started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            nas::SearchEvent::Promoted { .. } => {
+                promoted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            _ => {}
+        },
+    )
+    .unwrap();
+    assert_eq!(started.into_inner(), 0, "no candidate evaluated again");
+    assert_eq!(promoted.into_inner(), 1);
+    assert_eq!(resumed.len(), 3);
+    for (a, b) in resumed.iter().zip(&whole) {
+        assert_eq!((a.id, &a.key, a.rungs.len()), (b.id, &b.key, b.rungs.len()));
+        let acc = |t: &Trial| t.rungs.iter().map(|r| r.accuracy).collect::<Vec<_>>();
+        assert_eq!(
+            acc(a),
+            acc(b),
+            "the promotion continued from the checkpoint exactly"
+        );
+    }
+    let lines = std::fs::read_to_string(dir.join("trials.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(lines, 3 + 1);
+    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::remove_dir_all(whole_dir).unwrap();
+}
+
+#[test]
+fn candidates_over_a_limit_are_infeasible_and_never_trained() {
+    let dir = fresh_dir("limits");
+    let mut store = RunDirStore::open(&dir).unwrap();
+    let mut c = config(2, StrategyKind::Random);
+    c.evaluator.limits.max_params = Some(1);
+    let trials = run_search(
+        &mut store,
+        &c,
+        &data(),
+        &[Device::Cpu],
+        OpSet::Fast,
+        &|_| {},
+    )
+    .unwrap();
+    for t in &trials {
+        assert_eq!(t.status, TrialStatus::Infeasible);
+        assert!(
+            t.error.as_deref().unwrap().contains("parameters"),
+            "{:?}",
+            t.error
+        );
+        // Not even timed: parameters are known from the spec.
+        assert!(t.step_ms.is_none() && t.step_time_s == 0.0 && t.train_s == 0.0);
+        assert!(t.rungs.is_empty() && t.reward.is_none());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let mut store = RunDirStore::open(&dir).unwrap();
+    let mut c = config(2, StrategyKind::Pareto);
+    c.evaluator.limits.max_step_ms = Some(1e-6);
+    let trials = run_search(
+        &mut store,
+        &c,
+        &data(),
+        &[Device::Cpu],
+        OpSet::Fast,
+        &|_| {},
+    )
+    .unwrap();
+    for t in &trials {
+        assert_eq!(t.status, TrialStatus::Infeasible);
+        assert!(t.error.as_deref().unwrap().contains("ms"), "{:?}", t.error);
+        // Timed, then stopped before any training.
+        assert!(t.step_ms.is_some() && t.train_s == 0.0 && t.rungs.is_empty());
+    }
+    std::fs::remove_dir_all(dir).unwrap();
 }

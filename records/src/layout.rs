@@ -2,7 +2,8 @@
 //! directory holds one of four kinds of run:
 //!
 //! ```text
-//! search/          config.json, trials.jsonl, references.jsonl, best.json
+//! search/          config.json, trials.jsonl, references.jsonl, best.json,
+//!                  rungs/<id>/ (a training run per candidate, while it may rise)
 //! training run/    config.json, metrics.jsonl, checkpoint/ (replaced atomically)
 //! reproduction/    reproduction.json, throughput.jsonl, fused.jsonl, search/,
 //!                  family.json, networks/
@@ -130,8 +131,17 @@ impl SearchDir {
             .is_some_and(|c| c.get("space").is_some() && c.get("strategy").is_some())
     }
 
+    /// Every trial's latest state (a trial gets a line per rung it reaches).
     pub fn trials(&self) -> Result<Vec<Trial>, RecordsError> {
-        jsonl::read(&self.trials_path())
+        Ok(crate::trial::latest_per_id(jsonl::read(
+            &self.trials_path(),
+        )?))
+    }
+
+    /// The training runs of candidates of a successive-halving search: each keeps
+    /// its checkpoint here so a promotion continues where the last rung stopped.
+    pub fn rungs_path(&self) -> PathBuf {
+        self.root.join("rungs")
     }
 
     pub fn append_trial(&self, trial: &Trial) -> Result<(), RecordsError> {

@@ -9,6 +9,8 @@
 //! - [`throughput`]: the points of a throughput grid (the paper's Table 2);
 //! - [`proxy_check`]: the networks of a proxy check and their trainings;
 //! - [`reward`]: the search's reward, as saved and as recomputed;
+//! - [`pareto`]: non-dominated fronts, NSGA-II's order and the hypervolume of a
+//!   front, for the search's Pareto strategy and the reports alike;
 //! - [`jsonl`] and [`atomic`]: appending, reading and replacing files durably;
 //! - [`error`]: what can go wrong, naming the file (and line).
 
@@ -17,6 +19,7 @@ pub mod error;
 pub mod jsonl;
 pub mod layout;
 pub mod metrics;
+pub mod pareto;
 pub mod proxy_check;
 pub mod reward;
 pub mod throughput;
@@ -29,4 +32,4 @@ pub use metrics::{EpochRecord, MetricLine, StageSettings};
 pub use proxy_check::{CheckedNetwork, SettingRun};
 pub use reward::Reward;
 pub use throughput::{PointStatus, ThroughputRecord};
-pub use trial::{Proposal, StepStats, Trial, TrialStatus};
+pub use trial::{Proposal, Rung, StepStats, Trial, TrialStatus};

@@ -17,6 +17,8 @@ pub enum TrialStatus {
     Done,
     /// Not trained: over the memory cap.
     Skipped,
+    /// Not trained: over a limit of the search (`--max-params`, `--max-step-ms`).
+    Infeasible,
     /// Diverged, ran out of memory, or errored; `error` says which.
     Failed,
 }
@@ -27,6 +29,7 @@ impl TrialStatus {
         match self {
             TrialStatus::Done => "done",
             TrialStatus::Skipped => "skipped",
+            TrialStatus::Infeasible => "infeasible",
             TrialStatus::Failed => "failed",
         }
     }
@@ -39,6 +42,22 @@ pub struct StepStats {
     pub min: f64,
     pub max: f64,
     pub iqr: f64,
+}
+
+/// What a candidate reached at one rung of a successive-halving search: the
+/// proxy training's progressive stages are the rungs, and a candidate trains
+/// the next stage only when it ranks among the best at this one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rung {
+    /// Epochs of the proxy training done at the end of this rung.
+    pub epochs: usize,
+    /// The image side this rung trained at.
+    pub size: usize,
+    /// Validation accuracy at the end of the rung, and its reward.
+    pub accuracy: f64,
+    pub reward: f64,
+    /// Seconds of training this rung took.
+    pub seconds: f64,
 }
 
 /// A point of the space chosen for evaluation, before anything is measured.
@@ -98,6 +117,11 @@ pub struct Trial {
     pub total_s: f64,
     #[serde(default)]
     pub seed: u64,
+    /// Every rung the candidate reached, in order (one for a search without
+    /// successive halving; none for trials written before rungs existed). A trial
+    /// is rewritten as it reaches each rung: the last line of an id is its state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rungs: Vec<Rung>,
     /// The network's name when this is a reference network rather than a searched
     /// one. Not written by the search (`references.jsonl` says it); readers set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,12 +149,25 @@ impl Trial {
             train_s: 0.0,
             total_s: 0.0,
             seed,
+            rungs: Vec::new(),
             reference: None,
         }
     }
 
     pub fn is_done(&self) -> bool {
         self.status == TrialStatus::Done
+    }
+
+    /// The reward strategies learn from: that of the first rung, which every
+    /// trained candidate reaches (so candidates compare at equal training), or
+    /// the trial's own for trials without rungs.
+    pub fn first_rung_reward(&self) -> Option<f64> {
+        match self.rungs.first() {
+            Some(rung) if self.status != TrialStatus::Failed || self.rungs.len() > 1 => {
+                Some(rung.reward)
+            }
+            _ => self.reward,
+        }
     }
 
     /// The median training step time, ms.
@@ -157,12 +194,82 @@ impl Trial {
     }
 }
 
-/// The finished trial with the highest (finite) reward.
+/// The finished trial with the highest (finite) reward among those that
+/// reached the most rungs: a candidate stopped early was trained less, so its
+/// reward does not compare with a fully trained one's.
 pub fn best(trials: &[Trial]) -> Option<&Trial> {
     trials
         .iter()
         .filter(|t| t.reward.is_some_and(f64::is_finite))
-        .max_by(|a, b| a.reward.unwrap_or(0.0).total_cmp(&b.reward.unwrap_or(0.0)))
+        .max_by(|a, b| {
+            a.rungs
+                .len()
+                .cmp(&b.rungs.len())
+                .then(a.reward.unwrap_or(0.0).total_cmp(&b.reward.unwrap_or(0.0)))
+        })
+}
+
+/// The state of each trial of a record in which a trial may appear on several
+/// lines (once per rung it reached): the last line of each id, at the place of
+/// its first.
+pub fn latest_per_id(lines: Vec<Trial>) -> Vec<Trial> {
+    let mut at = std::collections::HashMap::new();
+    let mut trials: Vec<Trial> = Vec::with_capacity(lines.len());
+    for line in lines {
+        match at.get(&line.id) {
+            Some(&i) => trials[i] = line,
+            None => {
+                at.insert(line.id, trials.len());
+                trials.push(line);
+            }
+        }
+    }
+    trials
+}
+
+/// What successive halving did in a search: candidates per rung reached, and
+/// the training seconds the stopped candidates did not spend, estimated from
+/// those that went on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Savings {
+    /// Candidates that reached each rung.
+    pub reached: Vec<usize>,
+    /// Training seconds the search spent, and what training every trained
+    /// candidate through every rung would have cost (each missing rung at the
+    /// median seconds of those that trained it).
+    pub spent_s: f64,
+    pub full_s: f64,
+}
+
+/// The savings of `trials` in a search of `rungs` rungs.
+pub fn savings(trials: &[Trial], rungs: usize) -> Savings {
+    let trained: Vec<&Trial> = trials.iter().filter(|t| !t.rungs.is_empty()).collect();
+    let reached = (0..rungs)
+        .map(|r| trained.iter().filter(|t| t.rungs.len() > r).count())
+        .collect();
+    let median = |r: usize| {
+        let mut s: Vec<f64> = trained
+            .iter()
+            .filter_map(|t| t.rungs.get(r).map(|x| x.seconds))
+            .collect();
+        s.sort_by(f64::total_cmp);
+        s.get(s.len() / 2).copied().unwrap_or(0.0)
+    };
+    let medians: Vec<f64> = (0..rungs).map(median).collect();
+    let spent_s: f64 = trained
+        .iter()
+        .flat_map(|t| &t.rungs)
+        .map(|r| r.seconds)
+        .sum();
+    let missing: f64 = trained
+        .iter()
+        .map(|t| medians.iter().skip(t.rungs.len()).sum::<f64>())
+        .sum();
+    Savings {
+        reached,
+        spent_s,
+        full_s: spent_s + missing,
+    }
 }
 
 #[cfg(test)]
@@ -244,5 +351,60 @@ mod tests {
         trials[2].reward = Some(f64::NAN);
         trials[3].reward = Some(0.7);
         assert_eq!(best(&trials).unwrap().id, 3);
+        // One that reached a further rung wins over higher rewards at fewer.
+        let rung = Rung {
+            epochs: 1,
+            size: 16,
+            accuracy: 0.5,
+            reward: 0.5,
+            seconds: 1.0,
+        };
+        trials[1].rungs = vec![rung.clone(), rung.clone()];
+        trials[3].rungs = vec![rung];
+        assert_eq!(best(&trials).unwrap().id, 1);
+    }
+
+    #[test]
+    fn the_last_line_of_an_id_is_its_state_at_the_place_of_its_first() {
+        let line = |id, reward| {
+            let mut t = Trial::unmeasured(proposal(), 0, TrialStatus::Done, "");
+            (t.id, t.reward) = (id, Some(reward));
+            t
+        };
+        let trials = latest_per_id(vec![line(0, 0.1), line(1, 0.2), line(0, 0.3), line(2, 0.4)]);
+        let got: Vec<(usize, f64)> = trials.iter().map(|t| (t.id, t.reward.unwrap())).collect();
+        assert_eq!(got, [(0, 0.3), (1, 0.2), (2, 0.4)]);
+    }
+
+    /// A trial with rewards (and accuracies) `rewards` at its rungs, rung r
+    /// taking 10·(r+1) seconds.
+    fn rung_trial(id: usize, rewards: &[f64]) -> Trial {
+        let mut t = Trial::unmeasured(proposal(), 0, TrialStatus::Done, "");
+        t.id = id;
+        t.rungs = rewards
+            .iter()
+            .enumerate()
+            .map(|(r, &x)| Rung {
+                epochs: r + 1,
+                size: 16 * (r + 1),
+                accuracy: x,
+                reward: x,
+                seconds: 10.0 * (r + 1) as f64,
+            })
+            .collect();
+        t
+    }
+
+    #[test]
+    fn savings_count_rungs_and_price_the_missing_ones_at_their_median() {
+        let trials = vec![
+            rung_trial(0, &[0.5]),
+            rung_trial(1, &[0.6, 0.7]),
+            rung_trial(2, &[0.4]),
+        ];
+        let s = savings(&trials, 2);
+        assert_eq!(s.reached, [3, 1]);
+        assert_eq!(s.spent_s, 10.0 * 3.0 + 20.0);
+        assert_eq!(s.full_s, s.spent_s + 2.0 * 20.0);
     }
 }

@@ -16,7 +16,7 @@ pub mod error;
 pub mod format;
 pub mod html;
 pub mod markdown;
-pub mod pareto;
+pub use records::pareto;
 pub mod plots;
 pub mod proxy_report;
 pub mod ranks;

@@ -4,17 +4,19 @@
 
 use std::path::{Path, PathBuf};
 
-use records::{Trial, TrialStatus};
+use records::{Rung, Trial, TrialStatus};
 use serde_json::Value;
 
 use crate::ReportError;
 use crate::cells::{TRIAL_HEADER, ms, pct, run_name, saved, text, trial_row};
 use crate::document::Document;
 use crate::format::thousands;
-use crate::pareto::Goal;
-use crate::plots::{self, SearchProgress, StageLayout, TradeOff};
+use crate::plots::{
+    self, HypervolumeProgress, SearchProgress, StageLayout, TradeOff, hypervolume_so_far,
+};
 use crate::run::SearchRun;
 use crate::table::{self, ACC_TIME, ACC_TIME_PARAMS, front_trials};
+use records::pareto::Goal;
 
 /// Trials on the front of `goals`, by ascending step time.
 fn front_rows(trials: &[Trial], goals: &[Goal]) -> Vec<Vec<String>> {
@@ -33,15 +35,18 @@ pub(crate) fn search_document(
     doc.paragraph(settings(run));
     let count = |s: TrialStatus| run.trials.iter().filter(|t| t.status == s).count();
     doc.paragraph(format!(
-        "{} trials: {} done, {} skipped (over the memory cap), {} failed.",
+        "{} candidates: {} trained, {} skipped (over the memory cap), {} infeasible (over a \
+         limit, not trained), {} failed.",
         run.trials.len(),
         count(TrialStatus::Done),
         count(TrialStatus::Skipped),
+        count(TrialStatus::Infeasible),
         count(TrialStatus::Failed)
     ));
     best_section(run, &mut doc, dir, files)?;
     trade_off_sections(run, &mut doc, dir, files)?;
     progress_section(run, &mut doc, dir, files)?;
+    halving_section(run, &mut doc);
     references_and_failures(run, &mut doc);
     tables(run, &mut doc, dir, files)?;
     Ok(doc)
@@ -163,6 +168,18 @@ fn progress_section(
         trials: &run.trials,
     };
     doc.plot(saved(plots::save(&progress, dir)?, files));
+    let volume = HypervolumeProgress {
+        trials: &run.trials,
+    };
+    doc.plot(saved(plots::save(&volume, dir)?, files));
+    if let Some(&(n, hv)) = hypervolume_so_far(&run.trials).last() {
+        doc.paragraph(format!(
+            "After {n:.0} candidates the front dominates {:.2}% of the box from (0% accuracy, \
+             1.1 × the slowest step, 1.1 × the most parameters) to (100%, 0 ms, 0 parameters); \
+             each candidate counts with its accuracy at the last rung it reached.",
+            hv * 100.0
+        ));
+    }
     let mut ranked: Vec<&Trial> = run.trials.iter().filter(|t| t.reward.is_some()).collect();
     ranked.sort_by(|a, b| b.reward.unwrap_or(0.0).total_cmp(&a.reward.unwrap_or(0.0)));
     doc.paragraph("Top trials by reward:");
@@ -171,6 +188,65 @@ fn progress_section(
         ranked.iter().take(10).map(|t| trial_row(t)).collect(),
     );
     Ok(())
+}
+
+/// Successive halving: how many candidates reached each rung and what stopping
+/// the others saved.
+fn halving_section(run: &SearchRun, doc: &mut Document) {
+    let rungs = run
+        .setting("/evaluator/proxy/progressive/stages")
+        .and_then(Value::as_u64)
+        .unwrap_or(1) as usize;
+    if rungs < 2 {
+        return;
+    }
+    doc.heading("Successive halving");
+    let eta = text(run.setting("/eta"));
+    let savings = records::trial::savings(&run.trials, rungs);
+    let rows = (0..rungs)
+        .map(|r| {
+            let at: Vec<&Rung> = run.trials.iter().filter_map(|t| t.rungs.get(r)).collect();
+            let mut seconds: Vec<f64> = at.iter().map(|x| x.seconds).collect();
+            seconds.sort_by(f64::total_cmp);
+            let best = at.iter().map(|x| x.accuracy).fold(f64::NAN, f64::max);
+            vec![
+                (r + 1).to_string(),
+                at.first().map_or("-".into(), |x| format!("{} px", x.size)),
+                at.first().map_or("-".into(), |x| x.epochs.to_string()),
+                savings.reached[r].to_string(),
+                seconds
+                    .get(seconds.len() / 2)
+                    .map_or("-".into(), |s| format!("{s:.1}")),
+                pct((!best.is_nan()).then_some(best)),
+            ]
+        })
+        .collect();
+    doc.paragraph(format!(
+        "The proxy's {rungs} progressive stages are the rungs; the top 1/{eta} of the candidates \
+         that finished a rung trained the next from their checkpoint. Strategies learn from the \
+         first rung, which every trained candidate reaches."
+    ));
+    doc.table(
+        &[
+            "rung",
+            "size",
+            "epochs done",
+            "candidates",
+            "median s",
+            "best accuracy",
+        ],
+        rows,
+    );
+    if savings.full_s > 0.0 {
+        doc.paragraph(format!(
+            "Proxy training took {:.0} s; training every candidate through every rung would have \
+             taken about {:.0} s ({:.0}% saved; missing rungs priced at the median of those that \
+             trained them).",
+            savings.spent_s,
+            savings.full_s,
+            100.0 * (1.0 - savings.spent_s / savings.full_s)
+        ));
+    }
 }
 
 fn references_and_failures(run: &SearchRun, doc: &mut Document) {
@@ -196,7 +272,7 @@ fn references_and_failures(run: &SearchRun, doc: &mut Document) {
         })
         .collect();
     if !unfinished.is_empty() {
-        doc.heading("Failed and skipped trials");
+        doc.heading("Failed, skipped and infeasible trials");
         doc.table(&["trial", "status", "reason", "network"], unfinished);
     }
 }

@@ -7,7 +7,7 @@ use polars_core::prelude::{Column, DataFrame, PolarsResult};
 use polars_io::prelude::{CsvWriter, ParquetWriter, SerWriter};
 
 use crate::ReportError;
-use crate::pareto::{Goal, non_dominated_ranks};
+use records::pareto::{Goal, non_dominated_ranks};
 use records::{EpochRecord, Trial};
 
 /// Accuracy (higher) against step time (lower).

@@ -130,6 +130,26 @@ impl TrainConfig {
         c
     }
 
+    /// This proxy split into `rungs` stages of progressive learning, from
+    /// `min_size` up to its own size, with dropout rising from half its value to
+    /// its own: the rungs of a successive-halving search, each a stage a
+    /// candidate trains only if it ranked well at the one before. One rung leaves
+    /// the proxy as it is.
+    pub fn in_rungs(mut self, rungs: usize, min_size: usize) -> TrainConfig {
+        if rungs > 1 {
+            let last = self.progressive.at(self.progressive.stages - 1);
+            self.progressive = Progressive {
+                stages: rungs,
+                size: [min_size, last.size],
+                dropout: [last.dropout / 2.0, last.dropout],
+                randaug: [last.randaug; 2],
+                mixup: [last.mixup; 2],
+                adaptive: true,
+            };
+        }
+        self
+    }
+
     /// Checks values a user could get wrong, naming the setting.
     pub fn validate(&self) -> Result<(), SettingError> {
         let check = |ok: bool, setting: &str, value: &dyn std::fmt::Display, rule: &str| {

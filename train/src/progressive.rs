@@ -125,6 +125,19 @@ impl Progressive {
     pub fn stage_of(&self, epoch: usize, epochs: usize) -> usize {
         (epoch * self.stages / epochs.max(1)).min(self.stages - 1)
     }
+
+    /// How many epochs of `epochs` are done when each stage ends: `ends[i]` is the
+    /// epoch count after stage i (a stage given no epoch ends where the one before
+    /// it did).
+    pub fn stage_ends(&self, epochs: usize) -> Vec<usize> {
+        (0..self.stages)
+            .map(|stage| {
+                (0..epochs)
+                    .filter(|&e| self.stage_of(e, epochs) <= stage)
+                    .count()
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +187,8 @@ mod tests {
             (0..3).map(|e| p.stage_of(e, 3)).collect::<Vec<_>>(),
             [0, 1, 2]
         );
+        assert_eq!(p.stage_ends(8), [2, 4, 6, 8]);
+        assert_eq!(p.stage_ends(3), [1, 2, 3, 3]);
         let f = p.final_stage_only();
         assert_eq!((f.stages, f.at(0).size, f.at(0).dropout), (1, 32, 0.2));
         assert!(

@@ -140,10 +140,22 @@ pub fn evaluate(
 impl Trainer<'_> {
     /// Trains, reporting to `observe`; see [`TrainReport`].
     pub fn run(&self, observe: &mut dyn FnMut(Event)) -> Result<TrainReport, TrainError> {
+        self.run_until(self.config.epochs, observe)
+    }
+
+    /// Trains the config's schedule up to epoch `until` (of its `epochs`) and stops
+    /// there, as if interrupted after that epoch's checkpoint: with a run directory
+    /// and `resume`, a later call with a larger `until` continues exactly where this
+    /// one stopped (the rungs of a successive-halving search).
+    pub fn run_until(
+        &self,
+        until: usize,
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<TrainReport, TrainError> {
         let c = self.config;
         c.validate()?;
         let mut session = Session::start(self, &self.fitted_spec()?)?;
-        for epoch in session.state.epochs_done..c.epochs {
+        for epoch in session.state.epochs_done..until.min(c.epochs) {
             let pass = session.train_epoch(epoch, observe)?;
             if let Some((step, loss)) = pass.diverged {
                 return session.diverged(epoch, step, loss, pass.wait);

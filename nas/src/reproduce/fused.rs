@@ -70,6 +70,7 @@ pub fn run_fused(
         splits: &splits,
         device,
         ops,
+        rungs_dir: None,
     };
     dir.repair()?;
     let done = dir.fused()?;

@@ -43,11 +43,14 @@ fn named(name: &str) -> ArchSpec {
 impl Plan {
     /// The full reproduction; `data` is the search's `--data`, if given.
     pub fn full(seed: u64, budget: Option<u64>, data: Option<&str>) -> Plan {
+        // The paper trained every candidate of its search in full: no halving.
         let mut search_args = vec![
             "--seed".into(),
             seed.to_string(),
             "--references".into(),
             REFERENCES.join(","),
+            "--rungs".into(),
+            "1".into(),
         ];
         if let Some(data) = data {
             search_args.extend(["--data".into(), data.into()]);
@@ -112,6 +115,8 @@ impl Plan {
             "--references",
             &references.join(","),
             "--proxy-epochs",
+            "1",
+            "--rungs",
             "1",
             "--proxy-size",
             "32",

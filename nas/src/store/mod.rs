@@ -17,14 +17,20 @@ pub trait TrialStore {
     fn config(&self) -> Result<Option<serde_json::Value>, StoreError>;
     /// Saves the configuration of a new search.
     fn save_config(&mut self, config: &serde_json::Value) -> Result<(), StoreError>;
-    /// Every finished trial, in order.
+    /// Every finished trial's latest state, in the order first recorded.
     fn trials(&self) -> Result<Vec<Trial>, StoreError>;
-    /// Records a finished trial durably before returning.
+    /// Records a finished trial (or its new state, after a further rung)
+    /// durably before returning.
     fn append(&mut self, trial: &Trial) -> Result<(), StoreError>;
     /// Reference networks evaluated alongside the search (not part of it: they
     /// use no budget and no strategy learns from them).
     fn references(&self) -> Result<Vec<Trial>, StoreError>;
     fn append_reference(&mut self, trial: &Trial) -> Result<(), StoreError>;
+    /// Where candidates of a successive-halving search keep their training
+    /// between rungs, if this store has a place for it.
+    fn rungs_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// How many trials of a shared search are in each state.

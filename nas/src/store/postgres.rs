@@ -336,7 +336,7 @@ impl SharedStore for PgStore {
                     &run,
                     &(trial.id as i32),
                     &worker,
-                    &trial.status.name(),
+                    &row_state(trial.status),
                     &value,
                     &trial.error,
                 ],
@@ -497,7 +497,7 @@ impl TrialStore for PgStore {
                 &[
                     &run,
                     &(trial.id as i32),
-                    &trial.status.name(),
+                    &row_state(trial.status),
                     &choices,
                     &value,
                     &trial.error,
@@ -532,5 +532,15 @@ impl TrialStore for PgStore {
             )
             .map_err(store_err)?;
         Ok(())
+    }
+}
+
+/// The row's state for a finished trial. An infeasible trial is a `skipped`
+/// row (not trained, finished), so tables made before that status existed keep
+/// their check; its result says `infeasible`.
+fn row_state(status: TrialStatus) -> &'static str {
+    match status {
+        TrialStatus::Infeasible => TrialStatus::Skipped.name(),
+        status => status.name(),
     }
 }

@@ -1,9 +1,10 @@
 //! The run-directory store: a search's [`SearchDir`] (`config.json`,
-//! `trials.jsonl` with one trial per line synced as it finishes, `best.json`,
-//! `references.jsonl`). A torn last line, left by a process killed while writing,
+//! `trials.jsonl` with a line per trial synced as it finishes — and another each
+//! time it reaches a further rung — `best.json`, `references.jsonl`, and `rungs/`
+//! where candidates keep their checkpoints between rungs). A torn last line, left by a process killed while writing,
 //! is cut off when the store opens.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use records::{RecordsError, SearchDir, Trial};
 
@@ -55,5 +56,9 @@ impl TrialStore for RunDirStore {
 
     fn append_reference(&mut self, trial: &Trial) -> Result<(), StoreError> {
         Ok(self.dir.append_reference(trial)?)
+    }
+
+    fn rungs_dir(&self) -> Option<PathBuf> {
+        Some(self.dir.rungs_path())
     }
 }

@@ -2,12 +2,14 @@
 //! SVG (inlined into the HTML) and PNG (for Markdown and image viewers).
 
 mod curves;
+mod hypervolume;
 mod layout;
 mod progress;
 mod scatter;
 mod tradeoff;
 
 pub use curves::TrainingCurves;
+pub use hypervolume::{HypervolumeProgress, hypervolume_so_far};
 pub use layout::StageLayout;
 pub use progress::SearchProgress;
 pub use scatter::{ProxyScatter, ScatterPoint};

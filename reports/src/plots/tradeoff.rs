@@ -8,8 +8,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{
     DrawResult, FONT, FRONT, Figure, REFERENCE, TRIAL, draw_empty, draw_legend, padded_range, tick,
 };
-use crate::pareto::{Goal, front};
 use records::Trial;
+use records::pareto::{Goal, front};
 
 pub struct TradeOff<'a> {
     pub name: String,

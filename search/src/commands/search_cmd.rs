@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nas::references::evaluate_references;
 use nas::store::{PgStore, RunDirStore, TrialStore};
 use nas::worker::{WorkerEvent, run_worker};
-use nas::{EvaluatorConfig, SearchConfig, SearchEvent, Sharing, StrategyKind};
+use nas::{EvaluatorConfig, Limits, SearchConfig, SearchEvent, Sharing, StrategyKind};
 use records::{Trial, TrialStatus};
 use serde_json::json;
 use space::{ArchSpec, SmallImages};
@@ -24,8 +24,10 @@ use crate::table::{Table, si, thousands};
 
 #[derive(Args)]
 pub struct SearchArgs {
-    /// Trials to evaluate, counting those of a resumed run [default: 8]; with
-    /// --resume, the new total (a lower one stops the search where it is).
+    /// Candidates to start, counting those of a resumed run [default: 8]; with
+    /// --resume, the new total (a lower one stops the search where it is). Every
+    /// candidate counts, however far it trains: with successive halving most stop
+    /// after the first rung, and promotions are not counted.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     budget: Option<u64>,
     /// Stop starting trials after this many seconds.
@@ -34,8 +36,38 @@ pub struct SearchArgs {
     /// A built-in space (paper, efficientnetv2-s) or a search-space JSON file.
     #[arg(long, default_value = "paper")]
     space: String,
+    /// How candidates are chosen. Evolution's population is half the budget, at
+    /// most 16 (at least 2), and its tournament a quarter of that (at least 2), so
+    /// that a small search evolves too; `pareto` is the same evolution with
+    /// tournaments won by non-dominated front and crowding over accuracy, step
+    /// time and parameters instead of the reward.
     #[arg(long, value_enum, default_value = "evolution")]
     strategy: StrategyKind,
+    /// Successive halving: the proxy training is split into this many
+    /// progressive-learning stages (the rungs), from --rung-min-size up to
+    /// --proxy-size, and a candidate trains the next stage, from its checkpoint,
+    /// only if it ranks in the top 1/--eta of the candidates that finished its
+    /// rung (asynchronously, as in ASHA). 1: every candidate trains the whole
+    /// proxy at --proxy-size. At most --proxy-epochs [default: 2, or 1 with
+    /// --store or --proxy-epochs 1].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    rungs: Option<u64>,
+    /// Successive halving's reduction factor: the top 1/η of a rung rise.
+    #[arg(long, default_value_t = nas::halving::DEFAULT_ETA as u64, value_parser = clap::value_parser!(u64).range(2..))]
+    eta: u64,
+    /// The image side of the first rung [default: three quarters of --proxy-size:
+    /// 24 px, the smallest even side a network of total stride 32 trains at as
+    /// designed].
+    #[arg(long, value_name = "PIXELS")]
+    rung_min_size: Option<usize>,
+    /// Candidates whose median training step (measured before any training) is
+    /// slower than this are infeasible: recorded, never trained.
+    #[arg(long, value_name = "MS")]
+    max_step_ms: Option<f64>,
+    /// Candidates with more parameters than this are infeasible: recorded, never
+    /// trained.
+    #[arg(long, value_name = "N")]
+    max_params: Option<u64>,
     #[command(flatten)]
     data: DataArg,
     #[command(flatten)]
@@ -100,6 +132,8 @@ pub struct SearchArgs {
 }
 
 const DEFAULT_BUDGET: u64 = 8;
+/// Rungs of a local search unless told otherwise (a shared search has one).
+const DEFAULT_RUNGS: u64 = 2;
 
 /// Reads `search` flags given as words (as another command composes them).
 pub fn parse_args(flags: &[String]) -> Result<SearchArgs, Failure> {
@@ -151,12 +185,41 @@ fn new_config(
     if args.memory_cap.is_nan() || args.memory_cap <= 0.0 {
         return Err(bad("--memory-cap must be positive"));
     }
+    if let Some(t) = args.time_budget
+        && !(t.is_finite() && t > 0.0)
+    {
+        return Err(bad(format!(
+            "--time-budget must be a positive number of seconds, not {t}"
+        )));
+    }
+    if let Some(ms) = args.max_step_ms
+        && !(ms.is_finite() && ms > 0.0)
+    {
+        return Err(bad(format!(
+            "--max-step-ms must be a positive number, not {ms}"
+        )));
+    }
+    let rungs = rungs(args)? as usize;
+    if rungs > args.proxy_epochs {
+        return Err(bad(format!(
+            "--rungs {rungs} needs at least as many --proxy-epochs (each rung trains at least one epoch; --proxy-epochs is {})",
+            args.proxy_epochs
+        )));
+    }
+    let min_size = args.rung_min_size.unwrap_or(args.proxy_size * 3 / 4);
+    if rungs > 1 && !(1..=args.proxy_size).contains(&min_size) {
+        return Err(bad(format!(
+            "--rung-min-size {min_size} must be between 1 and --proxy-size ({})",
+            args.proxy_size
+        )));
+    }
     let proxy = TrainConfig::proxy(
         args.proxy_epochs,
         args.proxy_batch,
         args.proxy_size,
         args.proxy_strides,
-    );
+    )
+    .in_rungs(rungs, min_size);
     proxy.validate().map_err(bad)?;
     let reward = basis.measure(args.compute.seed(), device, args.compute.ops())?;
     Ok(SearchConfig {
@@ -173,6 +236,10 @@ fn new_config(
             memory_cap_bytes: (args.memory_cap * (1u64 << 30) as f64) as u64,
             proxy,
             reward,
+            limits: Limits {
+                max_step_ms: args.max_step_ms,
+                max_params: args.max_params,
+            },
         },
         workers,
         references: args.references.clone(),
@@ -181,7 +248,21 @@ fn new_config(
             grace_s: args.grace,
             max_attempts: args.max_attempts,
         },
+        eta: args.eta as usize,
     })
+}
+
+/// The number of rungs: as asked, or by default several for a local search and
+/// one for a shared one, whose workers on other machines share no checkpoints.
+fn rungs(args: &SearchArgs) -> Result<u64, Failure> {
+    match (args.rungs, &args.store) {
+        (Some(r), Some(_)) if r > 1 => Err(bad(
+            "--rungs above 1 (successive halving) needs a run directory for the candidates' checkpoints; a search shared through --store has none yet: pass --rungs 1",
+        )),
+        (Some(r), _) => Ok(r),
+        (None, Some(_)) => Ok(1),
+        (None, None) => Ok(DEFAULT_RUNGS.min(args.proxy_epochs as u64)),
+    }
 }
 
 /// Where a search is kept, for what the messages call it.
@@ -332,10 +413,10 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
     )
     .map_err(Failure::runtime)?;
     for t in &references {
-        eprintln!("reference {}", line(t));
+        eprintln!("reference {}", line(t, config.rungs()));
     }
     let trials = search_with_progress(&mut store, &config, &splits, &devices, args.compute.ops())?;
-    summarize(&trials, &out, args.json);
+    summarize(&trials, config.rungs(), &out, args.json);
     super::report_cmd::write_after_run(&out);
     Ok(())
 }
@@ -354,22 +435,39 @@ fn search_with_progress(
             .expect("valid template")
             .progress_chars("=> "),
     );
-    let best = std::sync::Mutex::new(f64::NAN);
+    let rungs = config.rungs();
+    // The best reward among the candidates that reached the most rungs so far.
+    let best = std::sync::Mutex::new((0usize, f64::NAN));
+    let best_reward = |t: &Trial| {
+        let mut b = best.lock().expect("not poisoned");
+        if let Some(r) = t.reward
+            && r.is_finite()
+            && (t.rungs.len(), r) > *b
+        {
+            *b = (t.rungs.len(), r);
+        }
+        if b.1.is_nan() {
+            "—".to_string()
+        } else {
+            format!("{:.4}", b.1)
+        }
+    };
     let trials = nas::run_search(store, config, splits, devices, ops, &|event| match event {
         SearchEvent::Started { done, .. } => bar.set_position(done as u64),
         SearchEvent::TrialStarted { id, name } => {
             bar.set_message(format!("evaluating #{id} {name}"))
         }
         SearchEvent::TrialFinished(t) => {
-            let mut b = best.lock().expect("not poisoned");
-            if let Some(r) = t.reward
-                && (b.is_nan() || r > *b)
-            {
-                *b = r;
-            }
             bar.inc(1);
-            bar.suspend(|| eprintln!("{}", line(t)));
-            bar.set_message(format!("best reward {:.4}", *b));
+            bar.suspend(|| eprintln!("{}", line(t, rungs)));
+            bar.set_message(format!("best reward {}", best_reward(t)));
+        }
+        SearchEvent::Promoted { id, rung } => {
+            bar.set_message(format!("#{id} rises to rung {}/{rungs}", rung + 1))
+        }
+        SearchEvent::RungFinished(t) => {
+            bar.suspend(|| eprintln!("{}", line(t, rungs)));
+            bar.set_message(format!("best reward {}", best_reward(t)));
         }
     })
     .map_err(Failure::runtime)?;
@@ -377,59 +475,88 @@ fn search_with_progress(
     Ok(trials)
 }
 
-/// One trial as a log line.
-fn line(t: &Trial) -> String {
+/// One trial as a log line (`rungs`: of the search).
+fn line(t: &Trial, rungs: usize) -> String {
     match t.status {
         TrialStatus::Done => format!(
-            "#{:<3} acc {:.2}%  step {:.0} ms  {} params  reward {:.4}  ({:.0} s)  {}",
+            "#{:<3} acc {:.2}%  step {:.0} ms  {} params  reward {:.4}  ({:.0} s)  {}{}",
             t.id,
             t.accuracy.unwrap_or(0.0) * 100.0,
             t.step_median().unwrap_or(0.0),
             si(t.params),
             t.reward.unwrap_or(0.0),
             t.total_s,
-            t.spec.name
+            t.spec.name,
+            if rungs > 1 {
+                let size = t.rungs.last().map_or(0, |r| r.size);
+                format!("  [rung {}/{rungs}, {size} px]", t.rungs.len())
+            } else {
+                String::new()
+            }
         ),
         status => format!(
-            "#{:<3} {:?}: {}",
+            "#{:<3} {}: {}",
             t.id,
-            status,
+            status.name(),
             t.error.as_deref().unwrap_or("")
         ),
     }
 }
 
-fn summarize(trials: &[Trial], out: &Path, json: bool) {
+fn summarize(trials: &[Trial], rungs: usize, out: &Path, json: bool) {
     let mut done: Vec<&Trial> = trials.iter().filter(|t| t.reward.is_some()).collect();
-    done.sort_by(|a, b| b.reward.unwrap_or(0.0).total_cmp(&a.reward.unwrap_or(0.0)));
+    // As `best` ranks: those that reached the most rungs first, then by reward.
+    done.sort_by(|a, b| {
+        (b.rungs.len().cmp(&a.rungs.len()))
+            .then(b.reward.unwrap_or(0.0).total_cmp(&a.reward.unwrap_or(0.0)))
+    });
     let front = reports::table::front_trials(trials, &reports::table::ACC_TIME);
+    let savings = records::trial::savings(trials, rungs);
     if json {
         print_json(&json!({
             "run": out,
             "trials": trials.len(),
             "done": done.len(),
             "best": done.first().map(|t| json!({"id": t.id, "reward": t.reward, "accuracy": t.accuracy,
-                "step_ms": t.step_median(), "params": t.params, "blocks": t.spec.blocks()})),
+                "step_ms": t.step_median(), "params": t.params, "blocks": t.spec.blocks(),
+                "rungs": t.rungs.len()})),
             "pareto": front.iter().map(|t| t.id).collect::<Vec<_>>(),
+            "rungs": {"reached": savings.reached, "train_s": savings.spent_s,
+                "train_s_without_halving": savings.full_s},
         }));
         return;
     }
     let count = |s: TrialStatus| trials.iter().filter(|t| t.status == s).count();
     println!(
-        "\n{} trials: {} done, {} skipped (memory), {} failed. Run directory: {}",
+        "\n{} candidates: {} trained, {} skipped (memory), {} infeasible (limits), {} failed. Run directory: {}",
         trials.len(),
         done.len(),
         count(TrialStatus::Skipped),
+        count(TrialStatus::Infeasible),
         count(TrialStatus::Failed),
         out.display()
     );
+    if rungs > 1 && savings.spent_s > 0.0 {
+        println!(
+            "successive halving: {} reached rungs 1..{rungs}; {:.0} s of proxy training instead of about {:.0} s without halving",
+            savings
+                .reached
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(" / "),
+            savings.spent_s,
+            savings.full_s
+        );
+    }
     let mut table = Table::new(&[
-        "rank", "trial", "reward", "accuracy", "step ms", "params", "MACs", "pareto",
+        "rank", "trial", "rungs", "reward", "accuracy", "step ms", "params", "MACs", "pareto",
     ]);
     for (rank, t) in done.iter().take(10).enumerate() {
         table.row(&[
             (rank + 1).to_string(),
             format!("#{}", t.id),
+            format!("{}/{rungs}", t.rungs.len().max(1)),
             format!("{:.4}", t.reward.unwrap_or(0.0)),
             format!("{:.2}%", t.accuracy.unwrap_or(0.0) * 100.0),
             format!("{:.0}", t.step_median().unwrap_or(0.0)),
