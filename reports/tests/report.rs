@@ -131,6 +131,7 @@ fn a_search_with_many_trials_gets_every_plot_and_table() {
         "accuracy_vs_step_time",
         "accuracy_vs_params",
         "search_progress",
+        "hypervolume",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
@@ -142,7 +143,7 @@ fn a_search_with_many_trials_gets_every_plot_and_table() {
         check_svg(&png.with_extension("svg"));
     }
     let html = fs::read_to_string(&report.html).unwrap();
-    assert_eq!(html.matches("<svg").count(), 4, "plots are inlined");
+    assert_eq!(html.matches("<svg").count(), 5, "plots are inlined");
     assert!(!html.contains("<?xml"));
     assert!(html.contains("efficientnet-b0") && html.contains("diverged: loss NaN"));
     let md = fs::read_to_string(&report.markdown).unwrap();
@@ -188,7 +189,10 @@ fn empty_and_single_trial_searches_still_report() {
             check_png(&png);
         }
         let html = fs::read_to_string(&report.html).unwrap();
-        assert!(html.contains(&format!("{} trials", trials.len())), "{name}");
+        assert!(
+            html.contains(&format!("{} candidates", trials.len())),
+            "{name}"
+        );
         cleanup(&dir);
     }
 }

@@ -374,6 +374,7 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
     if workers == 0 {
         return Err(bad("--workers must be at least 1"));
     }
+    rungs(&args)?; // before connecting: a shared search with rungs is refused as asked
     let devices = args.compute.device.open_for_workers(workers)?;
     if let (Some(url), Some(name)) = (&args.store, &args.run) {
         return run_shared(&args, url, name, &devices);

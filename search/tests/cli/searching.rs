@@ -1,6 +1,7 @@
 //! A search in a run directory: killed and resumed with nothing lost, and bad
 //! input refused.
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
@@ -65,7 +66,7 @@ fn a_killed_search_resumes_with_nothing_lost_or_evaluated_twice() {
     let references = std::fs::read_to_string(out.join("references.jsonl")).unwrap();
     assert_eq!(references.lines().count(), 1);
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
-    assert!(html.contains("tiny-reference") && html.contains("4 trials"));
+    assert!(html.contains("tiny-reference") && html.contains("4 candidates"));
     let report = search(&["report", out.to_str().unwrap()]);
     assert!(report.status.success(), "{}", stderr(&report));
     assert!(stdout(&report).contains("index.html"));
@@ -111,6 +112,43 @@ fn bad_search_input_exits_with_code_2() {
         "holds no search",
     );
     bad_input(&search(&["--space", "nowhere"]), "neither a built-in space");
+    let out = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    for (flags, needle) in [
+        (
+            vec!["--rungs", "3"],
+            "--rungs 3 needs at least as many --proxy-epochs",
+        ),
+        (
+            vec!["--max-step-ms", "nan"],
+            "--max-step-ms must be a positive number",
+        ),
+        (
+            vec!["--time-budget", "inf"],
+            "--time-budget must be a positive",
+        ),
+        (
+            vec!["--rungs", "2", "--rung-min-size", "0"],
+            "--rung-min-size 0",
+        ),
+    ] {
+        let mut args = flags.clone();
+        let place = out(&flags.join("_"));
+        args.extend(["--out", &place]);
+        bad_input(&search(&args), needle);
+        assert!(!Path::new(&place).join("trials.jsonl").exists());
+    }
+    bad_input(&search(&["--eta", "1"]), "--eta");
+    bad_input(
+        &search(&[
+            "--store",
+            "postgres://nobody@127.0.0.1:1/none",
+            "--run",
+            "x",
+            "--rungs",
+            "2",
+        ]),
+        "--rungs above 1",
+    );
     bad_input(
         &search(&[
             "--data",
@@ -122,5 +160,43 @@ fn bad_search_input_exits_with_code_2() {
         ]),
         "stages[0].kernels",
     );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_search_in_rungs_promotes_the_best_and_reports_what_it_saved() {
+    let dir = scratch("rungs");
+    let out = dir.join("run");
+    let mut args = tiny_search(&out, "3");
+    let epochs = args.iter().position(|a| a == "--proxy-epochs").unwrap();
+    args[epochs + 1] = "2".into();
+    args.extend(
+        [
+            "--rungs",
+            "2",
+            "--rung-min-size",
+            "12",
+            "--strategy",
+            "pareto",
+            "--json",
+        ]
+        .map(String::from),
+    );
+    let found = json(&search(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    // Three candidates at η = 3: one rises to the second rung, and is the best.
+    assert_eq!(found["rungs"]["reached"], serde_json::json!([3, 1]));
+    assert_eq!(found["best"]["rungs"], 2);
+    let (spent, full) = (
+        found["rungs"]["train_s"].as_f64().unwrap(),
+        found["rungs"]["train_s_without_halving"].as_f64().unwrap(),
+    );
+    assert!(0.0 < spent && spent < full, "{spent} {full}");
+    assert_eq!(trial_lines(&out).len(), 3 + 1);
+    assert!(!out.join("rungs").exists());
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(html.contains("Successive halving") && html.contains("Hypervolume"));
+    assert!(out.join("report/hypervolume.svg").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
