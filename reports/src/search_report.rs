@@ -168,15 +168,25 @@ fn progress_section(
         trials: &run.trials,
     };
     doc.plot(saved(plots::save(&progress, dir)?, files));
+    let reference = (
+        run.setting("/evaluator/reward/reference_step_ms")
+            .and_then(Value::as_f64)
+            .unwrap_or(f64::NAN),
+        run.setting("/evaluator/reward/reference_params")
+            .and_then(Value::as_f64)
+            .unwrap_or(f64::NAN),
+    );
     let volume = HypervolumeProgress {
         trials: &run.trials,
+        reference,
     };
     doc.plot(saved(plots::save(&volume, dir)?, files));
-    if let Some(&(n, hv)) = hypervolume_so_far(&run.trials).last() {
+    if let Some(&(n, hv)) = hypervolume_so_far(&run.trials, reference).last() {
         doc.paragraph(format!(
             "After {n:.0} candidates the front dominates {:.2}% of the box from (0% accuracy, \
-             1.1 × the slowest step, 1.1 × the most parameters) to (100%, 0 ms, 0 parameters); \
-             each candidate counts with its accuracy at the last rung it reached.",
+             2 S₀, 4 P₀) to (100%, 0 ms, 0 parameters), S₀ and P₀ being the reference \
+             network's step time and parameters; each candidate counts with its accuracy at \
+             the last rung it reached.",
             hv * 100.0
         ));
     }

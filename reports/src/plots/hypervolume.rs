@@ -10,30 +10,31 @@ use records::pareto::{Goal, hypervolume};
 
 pub struct HypervolumeProgress<'a> {
     pub trials: &'a [Trial],
+    /// The reward's reference network: its step time (ms) and parameters.
+    pub reference: (f64, f64),
 }
 
 const TITLE: &str = "Hypervolume of the front";
 const GOALS: [Goal; 3] = [Goal::Max, Goal::Min, Goal::Min];
 
 /// `(candidates so far, hypervolume)` after each trial in id order, as a share
-/// of the box from (0 % accuracy, 1.1 × the slowest step, 1.1 × the most
-/// parameters of all rewarded trials) to (100 %, 0 ms, 0 parameters): a fixed
-/// box, so the curve only rises. Each trial counts with the accuracy of the
-/// last rung it reached.
-pub fn hypervolume_so_far(trials: &[Trial]) -> Vec<(f64, f64)> {
+/// of the box from (0 % accuracy, twice the reference network's step time, four
+/// times its parameters) to (100 %, 0 ms, 0 parameters): a box fixed by the
+/// search's settings, so the curve only rises and searches with one reference
+/// network compare. Each trial counts with the accuracy of the last rung it
+/// reached; a trial outside the box adds nothing.
+pub fn hypervolume_so_far(trials: &[Trial], reference: (f64, f64)) -> Vec<(f64, f64)> {
     let mut sorted: Vec<&Trial> = trials.iter().collect();
     sorted.sort_by_key(|t| t.id);
     let point = |t: &Trial| match (t.reward, t.accuracy, t.step_median()) {
         (Some(_), Some(a), Some(ms)) => Some(vec![a, ms, t.params as f64]),
         _ => None,
     };
-    let points: Vec<Vec<f64>> = sorted.iter().filter_map(|t| point(t)).collect();
-    if points.is_empty() {
+    let corner = [0.0, 2.0 * reference.0, 4.0 * reference.1];
+    let volume = corner[1] * corner[2];
+    if !(volume.is_finite() && volume > 0.0) {
         return Vec::new();
     }
-    let max = |k: usize| points.iter().map(|p| p[k]).fold(0.0, f64::max) * 1.1;
-    let reference = [0.0, max(1), max(2)];
-    let volume = reference[1] * reference[2];
     let mut so_far = Vec::new();
     let mut out = Vec::new();
     for (n, t) in sorted.iter().enumerate() {
@@ -42,7 +43,7 @@ pub fn hypervolume_so_far(trials: &[Trial]) -> Vec<(f64, f64)> {
         }
         out.push((
             (n + 1) as f64,
-            hypervolume(&so_far, &GOALS, &reference) / volume,
+            hypervolume(&so_far, &GOALS, &corner) / volume,
         ));
     }
     out
@@ -57,7 +58,7 @@ impl Figure for HypervolumeProgress<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let curve = hypervolume_so_far(self.trials);
+        let curve = hypervolume_so_far(self.trials, self.reference);
         if curve.is_empty() {
             return draw_empty(root, TITLE, "no rewarded trials yet");
         }
@@ -115,7 +116,8 @@ mod tests {
             trial(2, None, 5.0, 50),
             trial(3, Some(0.8), 5.0, 100),
         ];
-        let curve = hypervolume_so_far(&trials);
+        // The box: 2 × 5.5 ms and 4 × 27.5 parameters, to 11 ms and 110.
+        let curve = hypervolume_so_far(&trials, (5.5, 27.5));
         assert_eq!(curve.len(), 4);
         assert!(curve.windows(2).all(|w| w[1].1 >= w[0].1), "{curve:?}");
         assert_eq!(curve[0].1, curve[1].1);
@@ -123,6 +125,7 @@ mod tests {
         assert!(curve[3].1 > curve[2].1);
         // Trial 0 alone: 0.5 × (11 − 10)·(110 − 100) of the box 11 × 110.
         assert!((curve[0].1 - 0.5 * 10.0 / (11.0 * 110.0)).abs() < 1e-12);
-        assert!(hypervolume_so_far(&[]).is_empty());
+        assert!(hypervolume_so_far(&[], (5.5, 27.5)).is_empty());
+        assert!(hypervolume_so_far(&trials, (f64::NAN, 1.0)).is_empty());
     }
 }

@@ -417,7 +417,7 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
         eprintln!("reference {}", line(t, config.rungs()));
     }
     let trials = search_with_progress(&mut store, &config, &splits, &devices, args.compute.ops())?;
-    summarize(&trials, config.rungs(), &out, args.json);
+    summarize(&trials, &config, &out, args.json);
     super::report_cmd::write_after_run(&out);
     Ok(())
 }
@@ -504,7 +504,15 @@ fn line(t: &Trial, rungs: usize) -> String {
     }
 }
 
-fn summarize(trials: &[Trial], rungs: usize, out: &Path, json: bool) {
+fn summarize(trials: &[Trial], config: &SearchConfig, out: &Path, json: bool) {
+    let rungs = config.rungs();
+    let reward = &config.evaluator.reward;
+    let hypervolume = reports::plots::hypervolume_so_far(
+        trials,
+        (reward.reference_step_ms, reward.reference_params as f64),
+    )
+    .last()
+    .map(|p| p.1);
     let mut done: Vec<&Trial> = trials.iter().filter(|t| t.reward.is_some()).collect();
     // As `best` ranks: those that reached the most rungs first, then by reward.
     done.sort_by(|a, b| {
@@ -522,6 +530,7 @@ fn summarize(trials: &[Trial], rungs: usize, out: &Path, json: bool) {
                 "step_ms": t.step_median(), "params": t.params, "blocks": t.spec.blocks(),
                 "rungs": t.rungs.len()})),
             "pareto": front.iter().map(|t| t.id).collect::<Vec<_>>(),
+            "hypervolume": hypervolume,
             "rungs": {"reached": savings.reached, "train_s": savings.spent_s,
                 "train_s_without_halving": savings.full_s},
         }));
@@ -548,6 +557,12 @@ fn summarize(trials: &[Trial], rungs: usize, out: &Path, json: bool) {
                 .join(" / "),
             savings.spent_s,
             savings.full_s
+        );
+    }
+    if let Some(hv) = hypervolume {
+        println!(
+            "hypervolume of the front: {:.2}% of the box to (0% accuracy, 2 S₀, 4 P₀)",
+            hv * 100.0
         );
     }
     let mut table = Table::new(&[
