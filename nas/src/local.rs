@@ -49,7 +49,7 @@ enum Work {
     /// A new candidate: evaluate it, training its first rung.
     Start(Proposal),
     /// Train this trial on through this rung.
-    Promote(Trial, usize),
+    Promote(Box<Trial>, usize),
 }
 
 /// What the workers share: the proposer, the trials so far, and whether to stop.
@@ -107,13 +107,8 @@ impl LocalSearch<'_> {
                 c.strategy.ranking(),
             ) {
                 s.promoting.insert(id);
-                let trial = s
-                    .trials
-                    .iter()
-                    .find(|t| t.id == id)
-                    .expect("ranked")
-                    .clone();
-                return Some(Work::Promote(trial, rung));
+                let trial = s.trials.iter().find(|t| t.id == id).expect("ranked");
+                return Some(Work::Promote(Box::new(trial.clone()), rung));
             }
             if s.trials.len() + s.in_flight < c.budget && !s.exhausted {
                 let id = s.next_id;

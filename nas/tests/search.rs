@@ -276,7 +276,8 @@ fn successive_halving_trains_only_the_top_third_further() {
     .unwrap();
     assert_eq!(trials.len(), 6);
     assert!(trials.iter().all(|t| t.is_done()), "{trials:?}");
-    // Six results at rung 1 and η = 3: the two best by their first rung rise.
+    // Six results at rung 1 and η = 3: the two best by their first rung rise
+    // (and, with these seeds, the best of the first three is one of them).
     let mut by_first: Vec<&Trial> = trials.iter().collect();
     by_first.sort_by(|a, b| b.rungs[0].reward.total_cmp(&a.rungs[0].reward));
     let risen: Vec<usize> = trials
@@ -434,5 +435,36 @@ fn candidates_over_a_limit_are_infeasible_and_never_trained() {
         // Timed, then stopped before any training.
         assert!(t.step_ms.is_some() && t.train_s == 0.0 && t.rungs.is_empty());
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Two workers share the rungs: every candidate evaluated once, every rung
+/// trained once, and the promotions those of one worker.
+#[test]
+fn two_workers_share_a_search_in_rungs() {
+    let dir = fresh_dir("halving-workers");
+    let mut store = RunDirStore::open(&dir).unwrap();
+    let mut c = halving_config(6);
+    c.workers = 2;
+    let devices = [Device::Cpu, Device::Cpu];
+    let trials = run_search(&mut store, &c, &data(), &devices, OpSet::Fast, &|_| {}).unwrap();
+    assert_eq!(
+        trials.iter().map(|t| t.id).collect::<Vec<_>>(),
+        (0..6).collect::<Vec<_>>()
+    );
+    assert!(trials.iter().all(|t| t.is_done()), "{trials:?}");
+    // Six first rungs at η = 3: the two best rise, plus at most the one that
+    // was best of the first three if it is not among them (asynchronous
+    // promotion never takes a promotion back).
+    let risen = trials.iter().filter(|t| t.rungs.len() == 2).count();
+    assert!((2..=3).contains(&risen), "{risen} promoted");
+    let mut by_first: Vec<&Trial> = trials.iter().collect();
+    by_first.sort_by(|a, b| b.rungs[0].reward.total_cmp(&a.rungs[0].reward));
+    assert!(by_first[..2].iter().all(|t| t.rungs.len() == 2));
+    let lines = std::fs::read_to_string(dir.join("trials.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(lines, 6 + risen, "each rung recorded once");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -96,26 +96,23 @@ pub fn front(points: &[Vec<f64>], goals: &[Goal]) -> Vec<usize> {
 pub fn crowding_distances(points: &[Vec<f64>], members: &[usize]) -> Vec<f64> {
     let mut distance = vec![0.0; members.len()];
     let objectives = members.first().map_or(0, |&i| points[i].len());
-    for k in 0..objectives {
+    let columns = (0..objectives).map(|k| members.iter().map(|&i| points[i][k]).collect());
+    for column in columns {
+        let column: Vec<f64> = column;
         let mut order: Vec<usize> = (0..members.len()).collect();
         // Ties by position, so duplicates are ordered the same on every call.
-        order.sort_by(|&a, &b| {
-            points[members[a]][k]
-                .total_cmp(&points[members[b]][k])
-                .then(a.cmp(&b))
-        });
+        order.sort_by(|&a, &b| column[a].total_cmp(&column[b]).then(a.cmp(&b)));
         let (Some(&first), Some(&last)) = (order.first(), order.last()) else {
             continue;
         };
-        let span = points[members[last]][k] - points[members[first]][k];
+        let span = column[last] - column[first];
         distance[first] = f64::INFINITY;
         distance[last] = f64::INFINITY;
         if span <= 0.0 {
             continue;
         }
         for w in order.windows(3) {
-            let gap = points[members[w[2]]][k] - points[members[w[0]]][k];
-            distance[w[1]] += gap / span;
+            distance[w[1]] += (column[w[2]] - column[w[0]]) / span;
         }
     }
     distance

@@ -55,9 +55,9 @@ pub struct SearchArgs {
     /// Successive halving's reduction factor: the top 1/η of a rung rise.
     #[arg(long, default_value_t = nas::halving::DEFAULT_ETA as u64, value_parser = clap::value_parser!(u64).range(2..))]
     eta: u64,
-    /// The image side of the first rung [default: three quarters of --proxy-size:
-    /// 24 px, the smallest even side a network of total stride 32 trains at as
-    /// designed].
+    /// The image side of the first rung [default: three quarters of --proxy-size,
+    /// 24 px; a network of total stride 32, as the `paper` space's are, needs at
+    /// least 17 px as designed].
     #[arg(long, value_name = "PIXELS")]
     rung_min_size: Option<usize>,
     /// Candidates whose median training step (measured before any training) is
