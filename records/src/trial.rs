@@ -160,14 +160,11 @@ impl Trial {
 
     /// The reward strategies learn from: that of the first rung, which every
     /// trained candidate reaches (so candidates compare at equal training), or
-    /// the trial's own for trials without rungs.
+    /// the trial's own for trials without rungs. A candidate that failed in a
+    /// later rung keeps its first rung's: that is what the strategy saw when it
+    /// was first recorded, and sees again when a resumed search replays it.
     pub fn first_rung_reward(&self) -> Option<f64> {
-        match self.rungs.first() {
-            Some(rung) if self.status != TrialStatus::Failed || self.rungs.len() > 1 => {
-                Some(rung.reward)
-            }
-            _ => self.reward,
-        }
+        self.rungs.first().map(|r| r.reward).or(self.reward)
     }
 
     /// The median training step time, ms.
@@ -362,6 +359,19 @@ mod tests {
         trials[1].rungs = vec![rung.clone(), rung.clone()];
         trials[3].rungs = vec![rung];
         assert_eq!(best(&trials).unwrap().id, 1);
+    }
+
+    #[test]
+    fn strategies_see_the_first_rung_even_after_a_later_rung_failed() {
+        let mut t = rung_trial(0, &[0.3]);
+        assert_eq!(t.first_rung_reward(), Some(0.3));
+        (t.status, t.reward) = (TrialStatus::Failed, None);
+        assert_eq!(t.first_rung_reward(), Some(0.3));
+        let mut never = rung_trial(1, &[]);
+        (never.status, never.reward) = (TrialStatus::Failed, None);
+        assert_eq!(never.first_rung_reward(), None);
+        never.reward = Some(0.2); // a trial written before rungs existed
+        assert_eq!(never.first_rung_reward(), Some(0.2));
     }
 
     #[test]
