@@ -91,6 +91,9 @@ pub fn trials_frame(trials: &[Trial]) -> PolarsResult<DataFrame> {
         Column::new("macs".into(), u(|t| t.macs)),
         Column::new("memory_bytes".into(), u(|t| t.memory_bytes)),
         Column::new("reward".into(), f(|t| t.reward)),
+        // Rungs of successive halving reached: fewer than the search's is a
+        // candidate stopped early (a result, not a failure).
+        Column::new("rungs".into(), u(|t| t.rungs.len() as u64)),
         rank_column("pareto_rank_acc_time", &pareto_ranks(trials, &ACC_TIME)),
         rank_column(
             "pareto_rank_acc_time_params",

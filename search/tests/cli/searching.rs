@@ -198,5 +198,19 @@ fn a_search_in_rungs_promotes_the_best_and_reports_what_it_saved() {
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
     assert!(html.contains("Successive halving") && html.contains("Hypervolume"));
     assert!(out.join("report/hypervolume.svg").exists());
+    // The trials table says how far each candidate rose.
+    let csv = std::fs::read_to_string(out.join("report/trials.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let rungs = header
+        .iter()
+        .position(|c| *c == "rungs")
+        .expect("a rungs column");
+    let reached: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(rungs).unwrap())
+        .collect();
+    // Three candidates (one risen) and the reference network, trained through both.
+    assert_eq!(reached.iter().filter(|r| **r == "2").count(), 2, "{csv}");
     std::fs::remove_dir_all(dir).unwrap();
 }
