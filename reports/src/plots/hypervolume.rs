@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{DrawResult, FONT, FRONT, Figure, draw_empty, padded_range, tick, whole};
+use super::{DrawResult, FONT, FRONT, Figure, draw_empty, padded_range, staircase, tick, whole};
 use records::Trial;
 use records::pareto::{Goal, hypervolume};
 
@@ -80,11 +80,7 @@ impl Figure for HypervolumeProgress<'_> {
             .y_label_formatter(&|y| tick(*y, y1 - y0))
             .light_line_style(RGBColor(245, 245, 245))
             .draw()?;
-        let mut steps = Vec::new();
-        for (i, &(x, y)) in curve.iter().enumerate() {
-            steps.push((x, y));
-            steps.push((curve.get(i + 1).map_or(last + 0.5, |p| p.0), y));
-        }
+        let steps = staircase(&curve, last + 0.5);
         chart.draw_series(LineSeries::new(steps, FRONT.stroke_width(2)))?;
         Ok(())
     }

@@ -184,6 +184,17 @@ pub fn whole(value: f64) -> String {
     }
 }
 
+/// A running value (best so far, hypervolume so far) as a staircase: each point
+/// holds until the next one's x, the last until `end`.
+pub fn staircase(points: &[(f64, f64)], end: f64) -> Vec<(f64, f64)> {
+    let mut steps = Vec::with_capacity(2 * points.len());
+    for (i, &(x, y)) in points.iter().enumerate() {
+        steps.push((x, y));
+        steps.push((points.get(i + 1).map_or(end, |p| p.0), y));
+    }
+    steps
+}
+
 /// An axis range around `values` with a margin, never empty.
 pub fn padded_range(values: impl Iterator<Item = f64>, margin: f64) -> (f64, f64) {
     let (lo, hi) = values

@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    DrawResult, FONT, FRONT, Figure, MUTED, TRIAL, draw_empty, draw_legend, padded_range, tick,
-    whole,
+    DrawResult, FONT, FRONT, Figure, MUTED, TRIAL, draw_empty, draw_legend, padded_range,
+    staircase, tick, whole,
 };
 use records::Trial;
 
@@ -78,11 +78,7 @@ impl Figure for SearchProgress<'_> {
                 .label("trial reward")
                 .legend(|(x, y)| Circle::new((x, y), 4, TRIAL.filled()));
             let best = best_so_far(self.trials);
-            let mut steps = Vec::new();
-            for (i, &(x, y)) in best.iter().enumerate() {
-                steps.push((x, y));
-                steps.push((best.get(i + 1).map_or(last + 0.5, |p| p.0), y));
-            }
+            let steps = staircase(&best, last + 0.5);
             chart
                 .draw_series(LineSeries::new(steps, FRONT.stroke_width(2)))?
                 .label("best so far")
