@@ -29,33 +29,48 @@ pub enum Ranking {
     Pareto,
 }
 
-/// The ids of `at` (trials that finished rung `rung`), best first.
+impl Ranking {
+    /// The order of `entries`, best first: by reward, higher first and a
+    /// non-finite one last, or by NSGA-II's order over the objectives (accuracy
+    /// up, step time and parameters down); ties by position. Each entry is a
+    /// reward and its objectives.
+    pub fn order(self, entries: &[(f64, [f64; 3])]) -> Vec<usize> {
+        match self {
+            Ranking::Reward => {
+                let score = |i: usize| {
+                    let r = entries[i].0;
+                    if r.is_finite() { r } else { f64::NEG_INFINITY }
+                };
+                let mut order: Vec<usize> = (0..entries.len()).collect();
+                order.sort_by(|&a, &b| score(b).total_cmp(&score(a)).then(a.cmp(&b)));
+                order
+            }
+            Ranking::Pareto => {
+                let points: Vec<Vec<f64>> = entries.iter().map(|e| e.1.to_vec()).collect();
+                nsga_order(&points, &[Goal::Max, Goal::Min, Goal::Min])
+            }
+        }
+    }
+}
+
+/// The ids of `at` (trials that finished rung `rung`), best first; ties go to
+/// the earlier id.
 pub fn rank(at: &[&Trial], rung: usize, ranking: Ranking) -> Vec<usize> {
-    let order: Vec<usize> = match ranking {
-        Ranking::Reward => {
-            let mut order: Vec<usize> = (0..at.len()).collect();
-            let score = |i: usize| {
-                let r = at[i].rungs[rung].reward;
-                if r.is_finite() { r } else { f64::NEG_INFINITY }
-            };
-            order.sort_by(|&a, &b| score(b).total_cmp(&score(a)).then(at[a].id.cmp(&at[b].id)));
-            order
-        }
-        Ranking::Pareto => {
-            let points: Vec<Vec<f64>> = at
-                .iter()
-                .map(|t| {
-                    vec![
-                        t.rungs[rung].accuracy,
-                        t.step_median().unwrap_or(f64::NAN),
-                        t.params as f64,
-                    ]
-                })
-                .collect();
-            nsga_order(&points, &[Goal::Max, Goal::Min, Goal::Min])
-        }
-    };
-    order.into_iter().map(|i| at[i].id).collect()
+    let mut at = at.to_vec();
+    at.sort_by_key(|t| t.id);
+    let entries: Vec<(f64, [f64; 3])> = at
+        .iter()
+        .map(|t| {
+            let r = &t.rungs[rung];
+            let ms = t.step_median().unwrap_or(f64::NAN);
+            (r.reward, [r.accuracy, ms, t.params as f64])
+        })
+        .collect();
+    ranking
+        .order(&entries)
+        .into_iter()
+        .map(|i| at[i].id)
+        .collect()
 }
 
 /// The next promotion, as `(trial id, rung to train)`, or `None` when no

@@ -6,7 +6,6 @@
 
 use rand::Rng;
 use rand::rngs::StdRng;
-use records::pareto::{Goal, nsga_order};
 use space::{Choices, SearchSpace};
 
 use super::{Observation, Strategy};
@@ -29,28 +28,15 @@ impl RegularizedEvolution {
 
     /// Each member's place in the population's order, 0 best.
     fn places(&self, population: &[&Observation]) -> Vec<usize> {
-        let order: Vec<usize> = match self.ranking {
-            Ranking::Reward => {
-                let mut order: Vec<usize> = (0..population.len()).collect();
-                let reward = |i: usize| {
-                    population[i]
-                        .reward
-                        .filter(|r| r.is_finite())
-                        .unwrap_or(f64::MIN)
-                };
-                order.sort_by(|&a, &b| reward(b).total_cmp(&reward(a)).then(a.cmp(&b)));
-                order
-            }
-            Ranking::Pareto => {
-                let points: Vec<Vec<f64>> = population
-                    .iter()
-                    .map(|o| o.objectives.map_or(vec![f64::NAN; 3], |v| v.to_vec()))
-                    .collect();
-                nsga_order(&points, &[Goal::Max, Goal::Min, Goal::Min])
-            }
-        };
+        let entries: Vec<(f64, [f64; 3])> = population
+            .iter()
+            .map(|o| {
+                let reward = o.reward.unwrap_or(f64::NAN);
+                (reward, o.objectives.unwrap_or([f64::NAN; 3]))
+            })
+            .collect();
         let mut places = vec![0; population.len()];
-        for (place, i) in order.into_iter().enumerate() {
+        for (place, i) in self.ranking.order(&entries).into_iter().enumerate() {
             places[i] = place;
         }
         places
