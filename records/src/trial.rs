@@ -191,19 +191,22 @@ impl Trial {
     }
 }
 
-/// The finished trial with the highest (finite) reward among those that
-/// reached the most rungs: a candidate stopped early was trained less, so its
-/// reward does not compare with a fully trained one's.
+/// How two trials stand: the one that reached more rungs is ahead (a candidate
+/// stopped early was trained less, so its reward does not compare with a fully
+/// trained one's), then the one with the higher reward.
+pub fn standing(a: &Trial, b: &Trial) -> std::cmp::Ordering {
+    a.rungs
+        .len()
+        .cmp(&b.rungs.len())
+        .then(a.reward.unwrap_or(0.0).total_cmp(&b.reward.unwrap_or(0.0)))
+}
+
+/// The finished trial with a finite reward that stands highest (see [`standing`]).
 pub fn best(trials: &[Trial]) -> Option<&Trial> {
     trials
         .iter()
         .filter(|t| t.reward.is_some_and(f64::is_finite))
-        .max_by(|a, b| {
-            a.rungs
-                .len()
-                .cmp(&b.rungs.len())
-                .then(a.reward.unwrap_or(0.0).total_cmp(&b.reward.unwrap_or(0.0)))
-        })
+        .max_by(|a, b| standing(a, b))
 }
 
 /// The state of each trial of a record in which a trial may appear on several
@@ -231,6 +234,8 @@ pub fn latest_per_id(lines: Vec<Trial>) -> Vec<Trial> {
 pub struct Savings {
     /// Candidates that reached each rung.
     pub reached: Vec<usize>,
+    /// The median seconds each rung took those that trained it (0 for none).
+    pub median_s: Vec<f64>,
     /// Training seconds the search spent, and what training every trained
     /// candidate through every rung would have cost (each missing rung at the
     /// median seconds of those that trained it).
@@ -252,7 +257,7 @@ pub fn savings(trials: &[Trial], rungs: usize) -> Savings {
         s.sort_by(f64::total_cmp);
         s.get(s.len() / 2).copied().unwrap_or(0.0)
     };
-    let medians: Vec<f64> = (0..rungs).map(median).collect();
+    let median_s: Vec<f64> = (0..rungs).map(median).collect();
     let spent_s: f64 = trained
         .iter()
         .flat_map(|t| &t.rungs)
@@ -260,10 +265,11 @@ pub fn savings(trials: &[Trial], rungs: usize) -> Savings {
         .sum();
     let missing: f64 = trained
         .iter()
-        .map(|t| medians.iter().skip(t.rungs.len()).sum::<f64>())
+        .map(|t| median_s.iter().skip(t.rungs.len()).sum::<f64>())
         .sum();
     Savings {
         reached,
+        median_s,
         spent_s,
         full_s: spent_s + missing,
     }
@@ -414,6 +420,7 @@ mod tests {
         ];
         let s = savings(&trials, 2);
         assert_eq!(s.reached, [3, 1]);
+        assert_eq!(s.median_s, [10.0, 20.0]);
         assert_eq!(s.spent_s, 10.0 * 3.0 + 20.0);
         assert_eq!(s.full_s, s.spent_s + 2.0 * 20.0);
     }

@@ -216,17 +216,17 @@ fn halving_section(run: &SearchRun, doc: &mut Document) {
     let rows = (0..rungs)
         .map(|r| {
             let at: Vec<&Rung> = run.trials.iter().filter_map(|t| t.rungs.get(r)).collect();
-            let mut seconds: Vec<f64> = at.iter().map(|x| x.seconds).collect();
-            seconds.sort_by(f64::total_cmp);
             let best = at.iter().map(|x| x.accuracy).fold(f64::NAN, f64::max);
             vec![
                 (r + 1).to_string(),
                 at.first().map_or("-".into(), |x| format!("{} px", x.size)),
                 at.first().map_or("-".into(), |x| x.epochs.to_string()),
                 savings.reached[r].to_string(),
-                seconds
-                    .get(seconds.len() / 2)
-                    .map_or("-".into(), |s| format!("{s:.1}")),
+                if at.is_empty() {
+                    "-".into()
+                } else {
+                    format!("{:.1}", savings.median_s[r])
+                },
                 pct((!best.is_nan()).then_some(best)),
             ]
         })

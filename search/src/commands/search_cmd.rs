@@ -515,10 +515,7 @@ fn summarize(trials: &[Trial], config: &SearchConfig, out: &Path, json: bool) {
     .map(|p| p.1);
     let mut done: Vec<&Trial> = trials.iter().filter(|t| t.reward.is_some()).collect();
     // As `best` ranks: those that reached the most rungs first, then by reward.
-    done.sort_by(|a, b| {
-        (b.rungs.len().cmp(&a.rungs.len()))
-            .then(b.reward.unwrap_or(0.0).total_cmp(&a.reward.unwrap_or(0.0)))
-    });
+    done.sort_by(|a, b| records::trial::standing(b, a));
     let front = reports::table::front_trials(trials, &reports::table::ACC_TIME);
     let savings = records::trial::savings(trials, rungs);
     if json {
