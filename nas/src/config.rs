@@ -54,6 +54,15 @@ impl SearchConfig {
         self.evaluator.proxy.progressive.stages
     }
 
+    /// How the search promotes candidates through its rungs.
+    pub fn halving(&self) -> crate::halving::Plan {
+        crate::halving::Plan {
+            rungs: self.rungs(),
+            eta: self.eta,
+            ranking: self.strategy.ranking(),
+        }
+    }
+
     /// The `--data` argument the search trains its candidates on.
     pub fn data_name(&self) -> &str {
         self.data.as_deref().unwrap_or("embedded")

@@ -11,7 +11,8 @@ use crate::store::{SharedStore, StoreError};
 use crate::worker::{POLL_S, propose};
 
 /// Keeps `queue` proposals pending until the budget is proposed, and returns once every
-/// trial of it is finished; returns how many proposals it made.
+/// trial of it is finished and no candidate can rise to a further rung; returns how
+/// many proposals it made.
 pub fn run_coordinator(
     store: &mut dyn SharedStore,
     config: &SearchConfig,
@@ -24,7 +25,7 @@ pub fn run_coordinator(
         store.requeue_stale(sharing.grace_s, sharing.max_attempts)?;
         let counts = store.counts()?;
         observe(counts.finished, config.budget);
-        if counts.finished >= config.budget {
+        if counts.finished >= config.budget && store.wind_up(config.budget, &config.halving())? {
             return Ok(proposed);
         }
         let wanted = queue

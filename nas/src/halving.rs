@@ -53,6 +53,28 @@ impl Ranking {
     }
 }
 
+/// A search's successive halving: its rungs, its reduction factor and how a
+/// rung is ranked. One rung is no halving.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub rungs: usize,
+    pub eta: usize,
+    pub ranking: Ranking,
+}
+
+impl Plan {
+    /// Whether candidates train in more than one rung.
+    pub fn is_halving(&self) -> bool {
+        self.rungs > 1
+    }
+
+    /// The next promotion given every trial's latest state and the ids being
+    /// trained now: [`next_promotion`].
+    pub fn next(&self, trials: &[Trial], busy: &HashSet<usize>) -> Option<(usize, usize)> {
+        next_promotion(trials, busy, self.rungs, self.eta, self.ranking)
+    }
+}
+
 /// The ids of `at` (trials that finished rung `rung`), best first; ties go to
 /// the earlier id.
 pub fn rank(at: &[&Trial], rung: usize, ranking: Ranking) -> Vec<usize> {

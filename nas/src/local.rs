@@ -19,7 +19,6 @@ use train::Splits;
 use crate::config::SearchConfig;
 use crate::error::NasError;
 use crate::evaluator::Evaluator;
-use crate::halving::next_promotion;
 use crate::proposal::{Proposer, trial_seed};
 use crate::store::TrialStore;
 
@@ -99,13 +98,7 @@ impl LocalSearch<'_> {
                 return None;
             }
             let c = self.config;
-            if let Some((id, rung)) = next_promotion(
-                &s.trials,
-                &s.promoting,
-                c.rungs(),
-                c.eta,
-                c.strategy.ranking(),
-            ) {
+            if let Some((id, rung)) = c.halving().next(&s.trials, &s.promoting) {
                 s.promoting.insert(id);
                 let trial = s.trials.iter().find(|t| t.id == id).expect("ranked");
                 return Some(Work::Promote(Box::new(trial.clone()), rung));

@@ -2,9 +2,10 @@
 //! (`.ci/run` starts one with `scripts/test-postgres.sh`). Without it these tests say
 //! so and pass: the README's test command must run on a machine with only Rust.
 
+use nas::halving::{Plan, Ranking};
 use nas::store::postgres::{OpenError, SCHEMA_VERSION, connect};
 use nas::store::{Counts, PgStore, SharedStore, TrialStore};
-use records::{Proposal, StepStats, Trial, TrialStatus};
+use records::{Proposal, Rung, StepStats, Trial, TrialStatus};
 use space::Choices;
 
 fn server() -> Option<String> {
@@ -65,8 +66,34 @@ fn counts(pending: usize, running: usize, finished: usize) -> Counts {
         pending,
         running,
         finished,
+        promoting: 0,
     }
 }
+
+/// A done trial with `rewards` (and accuracies) at its rungs.
+fn in_rungs(id: usize, rewards: &[f64]) -> Trial {
+    let mut t = trial(id, TrialStatus::Done);
+    t.rungs = rewards
+        .iter()
+        .enumerate()
+        .map(|(r, &x)| Rung {
+            epochs: r + 1,
+            size: 12 + 4 * r,
+            accuracy: x,
+            reward: x,
+            seconds: 1.0,
+        })
+        .collect();
+    t.reward = rewards.last().copied();
+    t
+}
+
+/// Two rungs, a third of each rising, by reward.
+const TWO_RUNGS: Plan = Plan {
+    rungs: 2,
+    eta: 3,
+    ranking: Ranking::Reward,
+};
 
 #[test]
 fn a_search_round_trips_through_the_database() {
@@ -157,11 +184,11 @@ fn a_schema_from_a_newer_version_is_refused() {
         .unwrap()
         .get(0);
     assert_eq!(found, SCHEMA_VERSION.to_string());
-    // A version 1 database (proposals stored as whole trials) is upgraded.
+    // A version 2 database (without successive halving's tables) is upgraded.
     client
-        .execute(
-            "UPDATE effnas_meta SET value = '1' WHERE key = 'schema_version'",
-            &[],
+        .batch_execute(
+            "DROP TABLE effnas_promotions, effnas_checkpoints;
+             UPDATE effnas_meta SET value = '2' WHERE key = 'schema_version'",
         )
         .unwrap();
     drop(client);
@@ -173,7 +200,16 @@ fn a_schema_from_a_newer_version_is_refused() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(upgraded, "2");
+    assert_eq!(upgraded, "3");
+    let tables: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables
+             WHERE table_name IN ('effnas_promotions', 'effnas_checkpoints')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 2);
     client
         .execute(
             "UPDATE effnas_meta SET value = '99' WHERE key = 'schema_version'",
@@ -279,4 +315,140 @@ fn a_trial_whose_worker_stops_heartbeating_is_retried_then_failed() {
             .unwrap()
             .contains("stopped heartbeating 2 times")
     );
+}
+
+/// Six candidates finished their first rung: at η = 3 the two best rise, each
+/// claimed by exactly one of four workers at once, their training carried
+/// between rungs through the database; then the search winds up.
+#[test]
+fn promotions_are_claimed_once_and_carry_their_training() {
+    let Some(url) = server() else { return };
+    let name = run_name("promotions");
+    let mut store = PgStore::open(&url, &name, false).unwrap();
+    store.save_config(&serde_json::json!({})).unwrap();
+    let firsts = [0.3, 0.9, 0.1, 0.7, 0.2, 0.4];
+    for (id, &r) in firsts.iter().enumerate() {
+        store.append(&in_rungs(id, &[r])).unwrap();
+    }
+    // The training of candidate 1, kept by the worker that trained its rung.
+    let kept = std::env::temp_dir().join(format!("{name}-kept"));
+    std::fs::create_dir_all(kept.join("checkpoint")).unwrap();
+    std::fs::write(kept.join("metrics.jsonl"), b"{}\n").unwrap();
+    std::fs::write(kept.join("checkpoint/model.safetensors"), [0u8, 1, 2, 255]).unwrap();
+    store.keep_checkpoint(1, &kept).unwrap();
+    assert!(
+        !store.wind_up(6, &TWO_RUNGS).unwrap(),
+        "two have earned a rise"
+    );
+    // Without halving there is nothing to promote, and the budget is done.
+    let one_rung = Plan {
+        rungs: 1,
+        ..TWO_RUNGS
+    };
+    assert!(store.claim_promotion("w", &one_rung).unwrap().is_none());
+
+    let claimed = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for w in 0..4 {
+            let (url, name, claimed) = (&url, &name, &claimed);
+            scope.spawn(move || {
+                let mut store = PgStore::open(url, name, true).unwrap();
+                let worker = format!("worker-{w}");
+                while let Some(p) = store.claim_promotion(&worker, &TWO_RUNGS).unwrap() {
+                    assert_eq!((p.rung, p.attempt, p.trial.rungs.len()), (1, 1, 1));
+                    assert!(store.heartbeat(&worker, p.trial.id).unwrap());
+                    claimed.lock().unwrap().push(p.trial.id);
+                    let risen = in_rungs(p.trial.id, &[p.trial.rungs[0].reward, 0.95]);
+                    assert!(store.finish(&worker, &risen).unwrap());
+                }
+            });
+        }
+    });
+    let mut claimed = claimed.into_inner().unwrap();
+    claimed.sort_unstable();
+    assert_eq!(claimed, [1, 3], "the top third, each once");
+    let trials = store.trials().unwrap();
+    let rungs: Vec<usize> = trials.iter().map(|t| t.rungs.len()).collect();
+    assert_eq!(rungs, [1, 2, 1, 2, 1, 1]);
+    assert_eq!(store.counts().unwrap(), counts(0, 0, 6));
+
+    // Any worker restores the kept training exactly; a candidate with none
+    // kept restores nothing.
+    let restored = std::env::temp_dir().join(format!("{name}-restored"));
+    assert!(store.restore_checkpoint(1, &restored).unwrap());
+    assert_eq!(
+        std::fs::read(restored.join("checkpoint/model.safetensors")).unwrap(),
+        [0, 1, 2, 255]
+    );
+    assert_eq!(
+        std::fs::read(restored.join("metrics.jsonl")).unwrap(),
+        b"{}\n"
+    );
+    assert!(!store.restore_checkpoint(3, &restored.join("none")).unwrap());
+    assert!(!restored.join("none").exists());
+
+    // Nothing more can rise: the search winds up and drops what it kept.
+    assert!(!store.wind_up(7, &TWO_RUNGS).unwrap(), "a seventh is due");
+    assert!(store.wind_up(6, &TWO_RUNGS).unwrap());
+    assert!(!store.restore_checkpoint(1, &restored.join("gone")).unwrap());
+    for dir in [kept, restored] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+/// A promotion whose worker stops is given back, retried by another, and after
+/// too many attempts fails its candidate at that rung (its first rung kept);
+/// meanwhile the search does not wind up.
+#[test]
+fn a_promotion_whose_worker_stops_is_retried_then_failed() {
+    let Some(url) = server() else { return };
+    let name = run_name("stale-promotion");
+    let mut store = PgStore::open(&url, &name, false).unwrap();
+    store.save_config(&serde_json::json!({})).unwrap();
+    for (id, r) in [(0, 0.5), (1, 0.8), (2, 0.6)] {
+        store.append(&in_rungs(id, &[r])).unwrap();
+    }
+    let first = store
+        .claim_promotion("killed", &TWO_RUNGS)
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.trial.id, first.rung, first.attempt), (1, 1, 1));
+    assert_eq!(store.counts().unwrap().promoting, 1);
+    assert!(
+        !store.wind_up(3, &TWO_RUNGS).unwrap(),
+        "a rung is in training"
+    );
+    assert!(
+        store
+            .claim_promotion("other", &TWO_RUNGS)
+            .unwrap()
+            .is_none(),
+        "the quota of three is one"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(store.requeue_stale(0.01, 2).unwrap(), (1, 0));
+    // The stopped worker's late result is not taken.
+    assert!(!store.heartbeat("killed", 1).unwrap());
+    assert!(!store.finish("killed", &in_rungs(1, &[0.8, 0.9])).unwrap());
+    assert!(!store.wind_up(3, &TWO_RUNGS).unwrap(), "a rung is pending");
+    let second = store
+        .claim_promotion("second", &TWO_RUNGS)
+        .unwrap()
+        .unwrap();
+    assert_eq!((second.trial.id, second.rung, second.attempt), (1, 1, 2));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(store.requeue_stale(0.01, 2).unwrap(), (0, 1));
+    let failed = store.trials().unwrap().remove(1);
+    assert_eq!(failed.status, TrialStatus::Failed);
+    assert_eq!(failed.rungs.len(), 1, "its first rung stays");
+    let why = failed.error.as_deref().unwrap();
+    assert!(why.contains("rung 2") && why.contains("2 times"), "{why}");
+    // A failed rung is never tried again; nothing else is due.
+    assert!(
+        store
+            .claim_promotion("third", &TWO_RUNGS)
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.wind_up(3, &TWO_RUNGS).unwrap());
 }

@@ -2,23 +2,31 @@
 //! workers on many machines can share one. A trial moves through states — pending
 //! (proposed), running (claimed by a worker, which heartbeats), then done, failed or
 //! skipped — and a claim is atomic (`FOR UPDATE SKIP LOCKED`), so no two workers
-//! evaluate the same trial. The schema is created and versioned by this module.
+//! evaluate the same trial. In successive halving a finished trial can rise to a
+//! further rung: the promotion is decided and claimed under the run's lock, moves
+//! through the same states in `effnas_promotions`, and the candidate's training
+//! between rungs is kept in `effnas_checkpoints`, so that a worker on any machine
+//! can continue it. The schema is created and versioned by this module.
 
+use std::collections::HashSet;
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, GenericClient, NoTls, Transaction};
 
 use records::{Proposal, Trial, TrialStatus};
 
-use super::{Claim, Counts, SharedStore, StoreError, TrialStore};
+use super::{Claim, Counts, Promotion, SharedStore, StoreError, TrialStore};
+use crate::halving::Plan;
 
 /// The schema this build reads and writes. Version 2 stores a pending trial's
 /// `proposal` as a proposal record (id, spec, key, choices) where version 1 stored a
 /// whole trial with status `failed`; the tables are the same, and version 1 rows
-/// still read. A version 1 database is upgraded on connecting, so that older
-/// workers, which cannot read the new proposals, are refused ("upgrade effnas")
-/// instead of failing on them.
-pub const SCHEMA_VERSION: i32 = 2;
+/// still read. Version 3 adds the tables of successive halving. An older database
+/// is upgraded on connecting, so that older workers, which cannot read the new
+/// proposals or take part in promotions, are refused ("upgrade effnas") instead of
+/// failing on them.
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Serialises schema creation between processes that start at once.
 const SCHEMA_LOCK: i64 = 0x0eff_0a55;
@@ -63,6 +71,32 @@ CREATE TABLE effnas_workers (
     started_at timestamptz NOT NULL DEFAULT now(),
     heartbeat_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (run_id, name)
+);
+";
+
+/// Successive halving's tables (version 3): created with the schema, or added to
+/// an older one.
+const HALVING_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS effnas_promotions (
+    run_id bigint NOT NULL,
+    id integer NOT NULL,
+    rung integer NOT NULL,
+    state text NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed')),
+    worker text,
+    attempts integer NOT NULL DEFAULT 0,
+    heartbeat_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    PRIMARY KEY (run_id, id, rung),
+    FOREIGN KEY (run_id, id) REFERENCES effnas_trials (run_id, id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS effnas_checkpoints (
+    run_id bigint NOT NULL,
+    id integer NOT NULL,
+    path text NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (run_id, id, path),
+    FOREIGN KEY (run_id, id) REFERENCES effnas_trials (run_id, id) ON DELETE CASCADE
 );
 ";
 
@@ -151,6 +185,7 @@ fn connect_with(url: &str, create: bool) -> Result<Client, OpenError> {
             return Err(OpenError::NewerSchema { found });
         }
         if found < SCHEMA_VERSION {
+            tx.batch_execute(HALVING_SCHEMA).map_err(db)?;
             tx.execute(
                 "UPDATE effnas_meta SET value = $1 WHERE key = 'schema_version'",
                 &[&SCHEMA_VERSION.to_string()],
@@ -161,6 +196,7 @@ fn connect_with(url: &str, create: bool) -> Result<Client, OpenError> {
         return Err(OpenError::NoSchema);
     } else {
         tx.batch_execute(SCHEMA).map_err(db)?;
+        tx.batch_execute(HALVING_SCHEMA).map_err(db)?;
         tx.execute(
             "INSERT INTO effnas_meta (key, value) VALUES ('schema_version', $1)",
             &[&SCHEMA_VERSION.to_string()],
@@ -299,19 +335,25 @@ impl SharedStore for PgStore {
         Ok(())
     }
 
-    /// Tells the database `worker` is still evaluating trial `id`; false if the trial
-    /// is no longer its own (it was given back after a missed heartbeat).
+    /// Tells the database `worker` is still evaluating trial `id`, or training it
+    /// through a rung; false if the trial is no longer its own (it was given back
+    /// after a missed heartbeat).
     fn heartbeat(&mut self, worker: &str, id: usize) -> Result<bool, StoreError> {
         let run = self.run_id()?;
         let mut client = self.client();
         let mut tx = client.transaction().map_err(store_err)?;
-        let n = tx
-            .execute(
-                "UPDATE effnas_trials SET heartbeat_at = now()
-                 WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'",
-                &[&run, &(id as i32), &worker],
-            )
-            .map_err(store_err)?;
+        let mut n = 0;
+        for table in ["effnas_trials", "effnas_promotions"] {
+            n += tx
+                .execute(
+                    &format!(
+                        "UPDATE {table} SET heartbeat_at = now()
+                         WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'"
+                    ),
+                    &[&run, &(id as i32), &worker],
+                )
+                .map_err(store_err)?;
+        }
         tx.execute(
             "UPDATE effnas_workers SET heartbeat_at = now() WHERE run_id = $1 AND name = $2",
             &[&run, &worker],
@@ -321,28 +363,181 @@ impl SharedStore for PgStore {
         Ok(n == 1)
     }
 
-    /// Records `worker`'s result for its claimed trial; false (and nothing written) if
-    /// the trial is no longer its own.
+    /// Records `worker`'s result for its claimed trial, or for the rung it was
+    /// promoted to; false (and nothing written) if the trial is no longer its own.
     fn finish(&mut self, worker: &str, trial: &Trial) -> Result<bool, StoreError> {
         let run = self.run_id()?;
-        let value = serde_json::to_value(trial).expect("trials serialise");
-        let n = self
-            .client()
+        let id = trial.id as i32;
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(store_err)?;
+        let claimed = tx
             .execute(
-                "UPDATE effnas_trials
-                 SET state = $4, result = $5, error = $6, finished_at = now()
+                "UPDATE effnas_trials SET worker = worker
                  WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'",
-                &[
-                    &run,
-                    &(trial.id as i32),
-                    &worker,
-                    &row_state(trial.status),
-                    &value,
-                    &trial.error,
-                ],
+                &[&run, &id, &worker],
             )
             .map_err(store_err)?;
-        Ok(n == 1)
+        let promoted = if claimed == 1 {
+            0
+        } else {
+            let state = if trial.is_done() { "done" } else { "failed" };
+            tx.execute(
+                "UPDATE effnas_promotions SET state = $4, finished_at = now()
+                 WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'",
+                &[&run, &id, &worker, &state],
+            )
+            .map_err(store_err)?
+        };
+        if claimed + promoted == 0 {
+            return Ok(false);
+        }
+        write_result(&mut tx, run, trial)?;
+        tx.commit().map_err(store_err)?;
+        Ok(true)
+    }
+
+    /// Decided under the run's lock, so that two workers asking at once cannot
+    /// both be given the same promotion.
+    fn claim_promotion(
+        &mut self,
+        worker: &str,
+        plan: &Plan,
+    ) -> Result<Option<Promotion>, StoreError> {
+        if !plan.is_halving() {
+            return Ok(None);
+        }
+        let run = self.run_id()?;
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(store_err)?;
+        lock_run(&mut tx, run)?;
+        // A promotion given back by a worker that stopped goes first.
+        let retry = tx
+            .query_opt(
+                "UPDATE effnas_promotions
+                 SET state = 'running', worker = $2, attempts = attempts + 1, heartbeat_at = now()
+                 WHERE run_id = $1 AND (id, rung) = (
+                     SELECT id, rung FROM effnas_promotions
+                     WHERE run_id = $1 AND state = 'pending' ORDER BY rung DESC, id LIMIT 1)
+                 RETURNING id, rung, attempts",
+                &[&run, &worker],
+            )
+            .map_err(store_err)?;
+        let trials = finished_trials(&mut tx, run)?;
+        let (id, rung, attempt) = match retry {
+            Some(row) => (
+                row.get::<_, i32>(0) as usize,
+                row.get::<_, i32>(1),
+                row.get(2),
+            ),
+            None => {
+                let busy: HashSet<usize> = tx
+                    .query(
+                        "SELECT id FROM effnas_promotions
+                         WHERE run_id = $1 AND state IN ('pending', 'running')",
+                        &[&run],
+                    )
+                    .map_err(store_err)?
+                    .iter()
+                    .map(|row| row.get::<_, i32>(0) as usize)
+                    .collect();
+                let Some((id, rung)) = plan.next(&trials, &busy) else {
+                    return Ok(None);
+                };
+                tx.execute(
+                    "INSERT INTO effnas_promotions
+                         (run_id, id, rung, state, worker, attempts, heartbeat_at)
+                     VALUES ($1, $2, $3, 'running', $4, 1, now())",
+                    &[&run, &(id as i32), &(rung as i32), &worker],
+                )
+                .map_err(store_err)?;
+                (id, rung as i32, 1)
+            }
+        };
+        let trial = trials
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| corrupt("a promotion", format!("trial {id} has no result")))?;
+        tx.commit().map_err(store_err)?;
+        Ok(Some(Promotion {
+            trial,
+            rung: rung as usize,
+            attempt,
+        }))
+    }
+
+    fn keep_checkpoint(&mut self, id: usize, dir: &Path) -> Result<(), StoreError> {
+        let run = self.run_id()?;
+        let files = files_under(dir)
+            .map_err(|e| StoreError::Checkpoint(format!("cannot read {}: {e}", dir.display())))?;
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(store_err)?;
+        tx.execute(
+            "DELETE FROM effnas_checkpoints WHERE run_id = $1 AND id = $2",
+            &[&run, &(id as i32)],
+        )
+        .map_err(store_err)?;
+        for (path, data) in &files {
+            tx.execute(
+                "INSERT INTO effnas_checkpoints (run_id, id, path, data) VALUES ($1, $2, $3, $4)",
+                &[&run, &(id as i32), path, data],
+            )
+            .map_err(store_err)?;
+        }
+        tx.commit().map_err(store_err)
+    }
+
+    fn restore_checkpoint(&mut self, id: usize, dir: &Path) -> Result<bool, StoreError> {
+        let run = self.run_id()?;
+        let rows = self
+            .client()
+            .query(
+                "SELECT path, data FROM effnas_checkpoints WHERE run_id = $1 AND id = $2",
+                &[&run, &(id as i32)],
+            )
+            .map_err(store_err)?;
+        let write = |path: &str, data: &[u8]| -> std::io::Result<()> {
+            let target = dir.join(path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(target, data)
+        };
+        for row in &rows {
+            let (path, data): (&str, &[u8]) = (row.get(0), row.get(1));
+            // Kept paths are relative and plain (see `files_under`); anything else
+            // was not written by effnas.
+            if Path::new(path)
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return Err(corrupt("a kept checkpoint", format!("the path `{path}`")));
+            }
+            write(path, data).map_err(|e| {
+                StoreError::Checkpoint(format!("cannot write {}: {e}", dir.join(path).display()))
+            })?;
+        }
+        Ok(!rows.is_empty())
+    }
+
+    fn wind_up(&mut self, budget: usize, plan: &Plan) -> Result<bool, StoreError> {
+        let run = self.run_id()?;
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(store_err)?;
+        lock_run(&mut tx, run)?;
+        let counts = counts_of(&mut tx, run)?;
+        if counts.finished < budget || counts.promoting > 0 {
+            return Ok(false);
+        }
+        if plan
+            .next(&finished_trials(&mut tx, run)?, &HashSet::new())
+            .is_some()
+        {
+            return Ok(false);
+        }
+        tx.execute("DELETE FROM effnas_checkpoints WHERE run_id = $1", &[&run])
+            .map_err(store_err)?;
+        tx.commit().map_err(store_err)?;
+        Ok(true)
     }
 
     /// A trial out of attempts is recorded as failed with the reason, as a trial
@@ -375,14 +570,46 @@ impl SharedStore for PgStore {
             )
             .map_err(store_err)?;
         }
-        let requeued = tx
+        let mut requeued = tx
             .execute(
                 &format!("UPDATE effnas_trials SET state = 'pending', worker = NULL WHERE {stale}"),
                 &[&run, &grace_s],
             )
             .map_err(store_err)?;
+        // A promotion out of attempts fails its candidate at that rung (its
+        // earlier rungs stay), as a rung that fails in training does.
+        let spent_promotions = tx
+            .query(
+                &format!(
+                    "UPDATE effnas_promotions SET state = 'failed', finished_at = now()
+                     WHERE {stale} AND attempts >= $3 RETURNING id, rung, attempts"
+                ),
+                &[&run, &grace_s, &max_attempts],
+            )
+            .map_err(store_err)?;
+        let trials = finished_trials(&mut tx, run)?;
+        for row in &spent_promotions {
+            let (id, rung, attempts): (i32, i32, i32) = (row.get(0), row.get(1), row.get(2));
+            let Some(mut trial) = trials.iter().find(|t| t.id == id as usize).cloned() else {
+                continue;
+            };
+            let why = format!(
+                "rung {}: its worker stopped heartbeating {attempts} times",
+                rung + 1
+            );
+            (trial.status, trial.error, trial.reward) = (TrialStatus::Failed, Some(why), None);
+            write_result(&mut tx, run, &trial)?;
+        }
+        requeued += tx
+            .execute(
+                &format!(
+                    "UPDATE effnas_promotions SET state = 'pending', worker = NULL WHERE {stale}"
+                ),
+                &[&run, &grace_s],
+            )
+            .map_err(store_err)?;
         tx.commit().map_err(store_err)?;
-        Ok((requeued, spent.len() as u64))
+        Ok((requeued, (spent.len() + spent_promotions.len()) as u64))
     }
 
     /// The canonical keys of every trial proposed so far, in any state.
@@ -400,26 +627,84 @@ impl SharedStore for PgStore {
 
     fn counts(&mut self) -> Result<Counts, StoreError> {
         let run = self.run_id()?;
-        let row = self
-            .client()
-            .query_one(
-                "SELECT count(*) FILTER (WHERE state = 'pending'),
-                        count(*) FILTER (WHERE state = 'running'),
-                        count(*) FILTER (WHERE state IN ('done', 'failed', 'skipped'))
-                 FROM effnas_trials WHERE run_id = $1",
-                &[&run],
-            )
-            .map_err(store_err)?;
-        Ok(Counts {
-            pending: row.get::<_, i64>(0) as usize,
-            running: row.get::<_, i64>(1) as usize,
-            finished: row.get::<_, i64>(2) as usize,
-        })
+        counts_of(&mut *self.client(), run)
     }
 
     fn reopen(&self) -> Result<Box<dyn SharedStore>, StoreError> {
         Ok(Box::new(PgStore::open(&self.url, &self.name, true)?))
     }
+}
+
+fn counts_of(client: &mut impl GenericClient, run: i64) -> Result<Counts, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE state = 'pending'),
+                    count(*) FILTER (WHERE state = 'running'),
+                    count(*) FILTER (WHERE state IN ('done', 'failed', 'skipped')),
+                    (SELECT count(*) FROM effnas_promotions
+                     WHERE run_id = $1 AND state IN ('pending', 'running'))
+             FROM effnas_trials WHERE run_id = $1",
+            &[&run],
+        )
+        .map_err(store_err)?;
+    Ok(Counts {
+        pending: row.get::<_, i64>(0) as usize,
+        running: row.get::<_, i64>(1) as usize,
+        finished: row.get::<_, i64>(2) as usize,
+        promoting: row.get::<_, i64>(3) as usize,
+    })
+}
+
+/// The finished trials (pending and running ones have no result yet), by id.
+fn finished_trials(client: &mut impl GenericClient, run: i64) -> Result<Vec<Trial>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT result FROM effnas_trials
+             WHERE run_id = $1 AND state IN ('done', 'failed', 'skipped') ORDER BY id",
+            &[&run],
+        )
+        .map_err(store_err)?;
+    parse_results(rows, "a trial")
+}
+
+/// Writes a finished trial's result (its new state) into its row.
+fn write_result(tx: &mut Transaction<'_>, run: i64, trial: &Trial) -> Result<(), StoreError> {
+    let value = serde_json::to_value(trial).expect("trials serialise");
+    tx.execute(
+        "UPDATE effnas_trials SET state = $3, result = $4, error = $5, finished_at = now()
+         WHERE run_id = $1 AND id = $2",
+        &[
+            &run,
+            &(trial.id as i32),
+            &row_state(trial.status),
+            &value,
+            &trial.error,
+        ],
+    )
+    .map_err(store_err)?;
+    Ok(())
+}
+
+/// Every file under `dir`, with its path relative to `dir` ('/'-separated).
+fn files_under(dir: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).expect("under dir");
+                let name: Vec<String> = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                files.push((name.join("/"), std::fs::read(&path)?));
+            }
+        }
+    }
+    Ok(files)
 }
 
 fn lock_run(tx: &mut Transaction<'_>, run: i64) -> Result<(), StoreError> {
@@ -471,15 +756,7 @@ impl TrialStore for PgStore {
         let Some(run) = self.run_id else {
             return Ok(Vec::new());
         };
-        let rows = self
-            .client()
-            .query(
-                "SELECT result FROM effnas_trials
-                 WHERE run_id = $1 AND state IN ('done', 'failed', 'skipped') ORDER BY id",
-                &[&run],
-            )
-            .map_err(store_err)?;
-        parse_results(rows, "a trial")
+        finished_trials(&mut *self.client(), run)
     }
 
     fn append(&mut self, trial: &Trial) -> Result<(), StoreError> {

@@ -49,7 +49,8 @@ pub struct SearchArgs {
     /// only if it ranks in the top 1/--eta of the candidates that finished its
     /// rung (asynchronously, as in ASHA). 1: every candidate trains the whole
     /// proxy at --proxy-size. At most --proxy-epochs [default: 2, or 1 with
-    /// --store or --proxy-epochs 1].
+    /// --proxy-epochs 1]. In a search shared through --store, a candidate's
+    /// training between rungs is kept in the database, so any worker continues it.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     rungs: Option<u64>,
     /// Successive halving's reduction factor: the top 1/η of a rung rise.
@@ -199,7 +200,7 @@ fn new_config(
             "--max-step-ms must be a positive number, not {ms}"
         )));
     }
-    let rungs = rungs(args)? as usize;
+    let rungs = rungs(args) as usize;
     if rungs > args.proxy_epochs {
         return Err(bad(format!(
             "--rungs {rungs} needs at least as many --proxy-epochs (each rung trains at least one epoch; --proxy-epochs is {})",
@@ -252,17 +253,10 @@ fn new_config(
     })
 }
 
-/// The number of rungs: as asked, or by default several for a local search and
-/// one for a shared one, whose workers on other machines share no checkpoints.
-fn rungs(args: &SearchArgs) -> Result<u64, Failure> {
-    match (args.rungs, &args.store) {
-        (Some(r), Some(_)) if r > 1 => Err(bad(
-            "--rungs above 1 (successive halving) needs a run directory for the candidates' checkpoints; a search shared through --store has none yet: pass --rungs 1",
-        )),
-        (Some(r), _) => Ok(r),
-        (None, Some(_)) => Ok(1),
-        (None, None) => Ok(DEFAULT_RUNGS.min(args.proxy_epochs as u64)),
-    }
+/// The number of rungs: as asked, or by default several (at most one an epoch).
+fn rungs(args: &SearchArgs) -> u64 {
+    args.rungs
+        .unwrap_or(DEFAULT_RUNGS.min(args.proxy_epochs as u64))
 }
 
 /// Where a search is kept, for what the messages call it.
@@ -374,7 +368,6 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
     if workers == 0 {
         return Err(bad("--workers must be at least 1"));
     }
-    rungs(&args)?; // before connecting: a shared search with rungs is refused as asked
     let devices = args.compute.device.open_for_workers(workers)?;
     if let (Some(url), Some(name)) = (&args.store, &args.run) {
         return run_shared(&args, url, name, &devices);
@@ -474,6 +467,22 @@ fn search_with_progress(
     .map_err(Failure::runtime)?;
     bar.finish_and_clear();
     Ok(trials)
+}
+
+/// What a worker of a shared search says of `event` (`rungs`: of the search).
+pub(crate) fn worker_line(event: &WorkerEvent, rungs: usize) -> String {
+    match event {
+        WorkerEvent::Started(p, attempt) => {
+            format!("evaluating #{} {} (attempt {attempt})", p.id, p.spec.name)
+        }
+        WorkerEvent::Promoted(t, rung, attempt) => format!(
+            "#{} rises to rung {}/{rungs} (attempt {attempt})",
+            t.id,
+            rung + 1
+        ),
+        WorkerEvent::Finished(t) => line(t, rungs),
+        WorkerEvent::Lost(id) => format!("#{id} was given to another worker meanwhile"),
+    }
 }
 
 /// One trial as a log line (`rungs`: of the search).
@@ -633,11 +642,7 @@ fn run_shared(
         &splits,
         device,
         args.compute.ops(),
-        &|event| {
-            if let WorkerEvent::Finished(t) = event {
-                eprintln!("#{} {:?}: reward {:?}", t.id, t.status, t.reward);
-            }
-        },
+        &|event| eprintln!("{}", worker_line(&event, config.rungs())),
     )
     .map_err(Failure::runtime)?;
     let trials = store.trials().map_err(Failure::runtime)?;

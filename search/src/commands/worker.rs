@@ -2,9 +2,9 @@
 
 use clap::Args;
 use nas::store::PgStore;
-use nas::worker::{WorkerEvent, run_worker};
+use nas::worker::run_worker;
 
-use super::search_cmd::saved_shared_config;
+use super::search_cmd::{saved_shared_config, worker_line};
 use crate::failure::Failure;
 use crate::flags::{DeviceArg, OpsArg, SharedRunArgs};
 
@@ -42,18 +42,9 @@ pub fn run(args: WorkerArgs) -> Result<(), Failure> {
         &splits,
         &device,
         args.ops.ops,
-        &|event| match event {
-            WorkerEvent::Started(p, attempt) => {
-                eprintln!("evaluating #{} {} (attempt {attempt})", p.id, p.spec.name)
-            }
-            WorkerEvent::Finished(t) => eprintln!(
-                "#{} {:?}: accuracy {:?}, reward {:?}",
-                t.id, t.status, t.accuracy, t.reward
-            ),
-            WorkerEvent::Lost(id) => eprintln!("#{id} was given to another worker meanwhile"),
-        },
+        &|event| eprintln!("{}", worker_line(&event, config.rungs())),
     )
     .map_err(Failure::runtime)?;
-    eprintln!("worker {name}: the search is complete; {recorded} trials recorded here");
+    eprintln!("worker {name}: the search is complete; {recorded} results recorded here");
     Ok(())
 }

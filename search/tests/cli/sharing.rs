@@ -236,3 +236,99 @@ fn a_shared_reinforce_search_is_fed_by_its_coordinator() {
     assert_eq!(trial_lines(&pulled).len(), 3);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Successive halving in a shared search: two processes (the one that starts it
+/// and a `search worker`) share the candidates and their promotions; every rung
+/// is trained once, by whichever worker claims it, from the training the other
+/// kept in the database, and nothing is kept once the search ends.
+#[test]
+fn two_workers_share_the_rungs_of_a_shared_search() {
+    let Some(url) = server() else { return };
+    let dir = scratch("shared-rungs");
+    let name = format!("cli-shared-rungs-{}", std::process::id());
+    let mut args = shared_search(&url, &name, "6", &["--rungs", "2", "--rung-min-size", "12"]);
+    let epochs = args.iter().position(|a| a == "--proxy-epochs").unwrap();
+    args[epochs + 1] = "2".into();
+    let mut starter = spawn_logged(&args, &dir.join("starter.log"));
+    let mut db = nas::store::postgres::connect(&url).unwrap();
+    let started = std::time::Instant::now();
+    while db
+        .query_opt("SELECT 1 FROM effnas_runs WHERE name = $1", &[&name])
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the search never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let args = [
+        "worker", "--store", &url, "--run", &name, "--name", "second",
+    ]
+    .map(String::from);
+    let mut worker = spawn_logged(&args, &dir.join("second.log"));
+    let log = |id: &str| std::fs::read_to_string(dir.join(format!("{id}.log"))).unwrap();
+    assert!(starter.wait().unwrap().success(), "{}", log("starter"));
+    assert!(worker.wait().unwrap().success(), "{}", log("second"));
+
+    let trials: Vec<(i32, String, serde_json::Value)> = db
+        .query(
+            "SELECT t.id, t.state, t.result FROM effnas_trials t
+             JOIN effnas_runs r ON r.id = t.run_id WHERE r.name = $1 ORDER BY t.id",
+            &[&name],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(trials.len(), 6);
+    let rungs = |result: &serde_json::Value| result["rungs"].as_array().unwrap().clone();
+    let mut by_first = Vec::new();
+    for (id, state, result) in &trials {
+        assert_eq!(state, "done", "#{id}: {result}");
+        by_first.push((rungs(result)[0]["reward"].as_f64().unwrap(), *id));
+    }
+    // The two best first rungs rose (plus at most one that led earlier).
+    by_first.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let risen: Vec<i32> = trials
+        .iter()
+        .filter(|t| rungs(&t.2).len() == 2)
+        .map(|t| t.0)
+        .collect();
+    assert!((2..=3).contains(&risen.len()), "{risen:?}");
+    assert!(by_first[..2].iter().all(|(_, id)| risen.contains(id)));
+    // Each promotion claimed once and finished at its first attempt.
+    let promotions: Vec<(i32, i32, String, i32)> = db
+        .query(
+            "SELECT p.id, p.rung, p.state, p.attempts FROM effnas_promotions p
+             JOIN effnas_runs r ON r.id = p.run_id WHERE r.name = $1 ORDER BY p.id",
+            &[&name],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let expected: Vec<(i32, i32, String, i32)> =
+        risen.iter().map(|&id| (id, 1, "done".into(), 1)).collect();
+    assert_eq!(promotions, expected);
+    // Every rung trained once: a start per candidate and a rise per promotion
+    // across both workers' logs.
+    let logs = log("starter") + &log("second");
+    assert_eq!(logs.matches("evaluating #").count(), 6, "{logs}");
+    assert_eq!(
+        logs.matches("rises to rung 2/2").count(),
+        risen.len(),
+        "{logs}"
+    );
+    let kept: i64 = db
+        .query_one(
+            "SELECT count(*) FROM effnas_checkpoints c JOIN effnas_runs r ON r.id = c.run_id
+             WHERE r.name = $1",
+            &[&name],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 0, "nothing kept once the search ends");
+    std::fs::remove_dir_all(dir).unwrap();
+}
