@@ -250,9 +250,9 @@ impl Evaluator<'_> {
             ));
         }
         // A rung trained partly before a kill has its first epochs in the run's
-        // metrics only.
-        if let Some(run) = &run {
-            epochs = run
+        // metrics only: where there is a run, its metrics are the record.
+        let epochs = match &run {
+            Some(run) => run
                 .metrics()
                 .map_err(|e| e.to_string())?
                 .into_iter()
@@ -260,8 +260,9 @@ impl Evaluator<'_> {
                     MetricLine::Epoch(record) => Some(record),
                     _ => None,
                 })
-                .collect();
-        }
+                .collect(),
+            None => epochs,
+        };
         let step_ms = trial.step_median().unwrap_or(f64::NAN);
         (from..=to)
             .map(|r| {

@@ -190,23 +190,42 @@ fn progress_section(
             hv * 100.0
         ));
     }
+    // As the search names its best: in successive halving, those that reached
+    // the most rungs first (a reward after less training is not comparable).
     let mut ranked: Vec<&Trial> = run.trials.iter().filter(|t| t.reward.is_some()).collect();
-    ranked.sort_by(|a, b| b.reward.unwrap_or(0.0).total_cmp(&a.reward.unwrap_or(0.0)));
-    doc.paragraph("Top trials by reward:");
-    doc.table(
-        &TRIAL_HEADER,
-        ranked.iter().take(10).map(|t| trial_row(t)).collect(),
-    );
+    ranked.sort_by(|a, b| records::trial::standing(b, a));
+    let rungs = rungs_of(run);
+    let top = ranked.iter().take(10);
+    if rungs > 1 {
+        doc.paragraph("Top trials, those that reached the most rungs first, then by reward:");
+        let mut header = TRIAL_HEADER.to_vec();
+        header.insert(1, "rungs");
+        let rows = top
+            .map(|t| {
+                let mut row = trial_row(t);
+                row.insert(1, format!("{}/{rungs}", t.rungs.len()));
+                row
+            })
+            .collect();
+        doc.table(&header, rows);
+    } else {
+        doc.paragraph("Top trials by reward:");
+        doc.table(&TRIAL_HEADER, top.map(|t| trial_row(t)).collect());
+    }
     Ok(())
+}
+
+/// The search's rungs of successive halving (its proxy's progressive stages).
+fn rungs_of(run: &SearchRun) -> usize {
+    run.setting("/evaluator/proxy/progressive/stages")
+        .and_then(Value::as_u64)
+        .unwrap_or(1) as usize
 }
 
 /// Successive halving: how many candidates reached each rung and what stopping
 /// the others saved.
 fn halving_section(run: &SearchRun, doc: &mut Document) {
-    let rungs = run
-        .setting("/evaluator/proxy/progressive/stages")
-        .and_then(Value::as_u64)
-        .unwrap_or(1) as usize;
+    let rungs = rungs_of(run);
     if rungs < 2 {
         return;
     }

@@ -266,3 +266,36 @@ fn a_progressive_training_run_gets_curves_with_stages() {
     assert_eq!(csv.lines().count(), 9);
     cleanup(&dir);
 }
+
+/// In successive halving the top trials are ranked as the search ranks its best:
+/// those that reached the most rungs first, then by reward (a candidate stopped
+/// after the first rung does not outrank one trained through both).
+#[test]
+fn a_halving_search_ranks_its_top_trials_by_rungs_then_reward() {
+    let dir = scratch("halving-top");
+    let mut config = search_config();
+    config["evaluator"]["proxy"] = json!({"progressive": {"stages": 2}});
+    config["eta"] = json!(3);
+    let rung = |r: usize, reward: f64| {
+        json!({"epochs": r + 1, "size": 24 + 8 * r, "accuracy": reward,
+               "reward": reward, "seconds": 10.0})
+    };
+    let mut trials = Vec::new();
+    for (id, rewards) in [(0, vec![0.5, 0.6]), (1, vec![0.9]), (2, vec![0.4])] {
+        let mut t = trial(id, Some(rewards[rewards.len() - 1]), 800.0, 4_000_000);
+        t["reward"] = json!(rewards[rewards.len() - 1]);
+        t["rungs"] = rewards.iter().enumerate().map(|(r, &x)| rung(r, x)).collect();
+        trials.push(t);
+    }
+    fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    let lines: String = trials.iter().map(|t| format!("{t}\n")).collect();
+    fs::write(dir.join("trials.jsonl"), lines).unwrap();
+    let report = write_report(&dir).unwrap();
+    let markdown = fs::read_to_string(&report.markdown).unwrap();
+    let top = &markdown[markdown.find("Top trials, those that reached the most rungs").unwrap()..];
+    let at = |name: &str| top.find(name).unwrap();
+    assert!(at("candidate-0") < at("candidate-1"), "{top}");
+    assert!(at("candidate-1") < at("candidate-2"), "{top}");
+    assert!(top.contains("| 2/2 |") && top.contains("| 1/2 |"), "{top}");
+    cleanup(&dir);
+}
