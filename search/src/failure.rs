@@ -22,6 +22,19 @@ impl Failure {
         Failure::Runtime(message.to_string())
     }
 
+    /// A store's error: a record it cannot read (a corrupt or foreign run
+    /// directory, a damaged row) is the user's to fix; a file system or database
+    /// that fails is a runtime failure.
+    pub fn store(e: nas::store::StoreError) -> Failure {
+        use nas::store::StoreError;
+        use records::RecordsError;
+        match &e {
+            StoreError::Files(RecordsError::BadLine { .. } | RecordsError::BadFile { .. })
+            | StoreError::Corrupt { .. } => Failure::bad_input(e),
+            _ => Failure::runtime(e),
+        }
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Failure::BadInput(_) => ExitCode::from(2),

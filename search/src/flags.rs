@@ -151,9 +151,9 @@ pub struct RewardArgs {
     #[arg(long, default_value_t = 3)]
     pub step_steps: usize,
     /// Reward exponents of step time and parameters.
-    #[arg(long, default_value_t = -0.07, allow_hyphen_values = true)]
+    #[arg(long, default_value_t = -0.07, allow_hyphen_values = true, value_parser = finite)]
     pub w: f64,
-    #[arg(long, default_value_t = -0.05, allow_hyphen_values = true)]
+    #[arg(long, default_value_t = -0.05, allow_hyphen_values = true, value_parser = finite)]
     pub v: f64,
     /// Network S and P are normalised by [default: the space's backbone].
     #[arg(long)]
@@ -226,4 +226,31 @@ pub fn backbone_of(space: &space::SearchSpace) -> &'static str {
         "efficientnetv2-s" => "efficientnetv2-s",
         _ => "efficientnet-b0",
     }
+}
+
+/// A number flag's value: a finite number, so that `nan` or `inf` is refused
+/// (exit 2, naming the flag) before anything runs instead of poisoning every
+/// result.
+pub fn finite(value: &str) -> Result<f64, String> {
+    let x: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{value}` is not a number"))?;
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(format!("`{value}` is not a finite number"))
+    }
+}
+
+/// A run directory flag's value (`--out`): a new path or a directory, never an
+/// existing file.
+pub fn run_dir(value: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(value);
+    if path.exists() && !path.is_dir() {
+        return Err(format!(
+            "{value} is a file, not a directory: give a new or existing run directory"
+        ));
+    }
+    Ok(path)
 }

@@ -4,7 +4,7 @@
 use clap::Args;
 
 use crate::failure::Failure;
-use crate::flags::DeviceArg;
+use crate::flags::{DeviceArg, finite};
 use crate::inputs::load_arch;
 use models::check::{Check, check_convolutions, check_network};
 
@@ -25,7 +25,7 @@ pub struct CheckOpsArgs {
     size: usize,
     /// Largest error accepted, relative to the reference's largest magnitude (the
     /// device computes in f32, the reference in f64).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, value_parser = finite)]
     tolerance: f64,
     /// Print every check as JSON.
     #[arg(long)]

@@ -18,7 +18,7 @@ use reports::proxy_report::{
 use space::SmallImages;
 
 use crate::failure::Failure;
-use crate::flags::{ComputeArgs, RewardArgs, default_out, refuse_used_out};
+use crate::flags::{ComputeArgs, RewardArgs, default_out, finite, refuse_used_out, run_dir};
 use crate::inputs::{load_arch, load_space};
 use crate::table::Table;
 
@@ -33,7 +33,7 @@ pub struct ProxyCheckArgs {
     /// Sample only networks of at most this many multiply-accumulates (billions) at
     /// --step-size: keeps a check to the networks a search would train, and its
     /// cost within reach.
-    #[arg(long, value_name = "GMACS")]
+    #[arg(long, value_name = "GMACS", value_parser = finite)]
     max_gmacs: Option<f64>,
     /// Networks (presets or spec files) trained beside the samples.
     #[arg(long, value_delimiter = ',', value_name = "ARCH,…")]
@@ -51,7 +51,7 @@ pub struct ProxyCheckArgs {
     #[arg(long, value_name = "SETTING")]
     target: Option<String>,
     /// The Kendall τ a proxy must reach to be recommended.
-    #[arg(long, default_value_t = 0.6, allow_hyphen_values = true)]
+    #[arg(long, default_value_t = 0.6, allow_hyphen_values = true, value_parser = finite)]
     min_tau: f64,
     /// The search's reward, for the reward's τ.
     #[command(flatten)]
@@ -59,7 +59,7 @@ pub struct ProxyCheckArgs {
     #[command(flatten)]
     compute: ComputeArgs,
     /// Run directory [default: runs/proxy-check-<time>].
-    #[arg(long)]
+    #[arg(long, value_parser = run_dir)]
     out: Option<PathBuf>,
     /// Continue the check in --out with its saved plan: recorded trainings are
     /// kept, the rest run; a --proxy the plan lacks is added to it (and trained

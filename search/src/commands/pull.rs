@@ -8,14 +8,14 @@ use clap::Args;
 use nas::store::{PgStore, RunDirStore, TrialStore};
 
 use crate::failure::Failure;
-use crate::flags::SharedRunArgs;
+use crate::flags::{SharedRunArgs, run_dir};
 
 #[derive(Args)]
 pub struct PullArgs {
     #[command(flatten)]
     shared: SharedRunArgs,
     /// A new run directory to write.
-    #[arg(long)]
+    #[arg(long, value_parser = run_dir)]
     out: PathBuf,
 }
 
@@ -32,8 +32,8 @@ pub fn run(args: PullArgs) -> Result<(), Failure> {
             args.out.display()
         )));
     }
-    let trials = source.trials().map_err(Failure::runtime)?;
-    let references = source.references().map_err(Failure::runtime)?;
+    let trials = source.trials().map_err(Failure::store)?;
+    let references = source.references().map_err(Failure::store)?;
     let mut target = RunDirStore::open(&args.out).map_err(Failure::runtime)?;
     target.save_config(&config).map_err(Failure::runtime)?;
     for t in &references {

@@ -11,7 +11,7 @@ use records::{PointStatus, ReproductionDir};
 
 use super::search_cmd;
 use crate::failure::Failure;
-use crate::flags::{ComputeArgs, DataArg, default_out, refuse_used_out};
+use crate::flags::{ComputeArgs, DataArg, default_out, refuse_used_out, run_dir};
 use crate::table::thousands;
 
 #[derive(Args)]
@@ -21,7 +21,7 @@ pub struct ReproduceArgs {
     #[arg(long)]
     quick: bool,
     /// Directory of the reproduction [default: runs/reproduce-<time>].
-    #[arg(long)]
+    #[arg(long, value_parser = run_dir)]
     out: Option<PathBuf>,
     /// Continue the reproduction in --out: finished parts are kept, the rest run.
     #[arg(long, requires = "out")]

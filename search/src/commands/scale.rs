@@ -6,6 +6,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::failure::Failure;
+use crate::flags::finite;
 use crate::inputs::load_arch;
 use crate::table::{Table, si, thousands};
 use space::scaler::{DEFAULT_LATER_BIAS, DEFAULT_MAX_SIZE, TailStage};
@@ -22,29 +23,29 @@ pub struct ScaleArgs {
     #[arg(long, conflicts_with_all = ["width", "depth", "resolution", "later_bias", "tail_channels", "tail_share", "dropout", "name"])]
     family: bool,
     /// Channel multiplier (channels stay multiples of 8).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = finite)]
     width: f64,
     /// Multiplier of the total number of layers (at least 1).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = finite)]
     depth: f64,
     /// Image-size multiplier.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = finite)]
     resolution: f64,
     /// How strongly extra layers favour later stages (0: in proportion to each
     /// stage's depth).
-    #[arg(long, default_value_t = DEFAULT_LATER_BIAS)]
+    #[arg(long, default_value_t = DEFAULT_LATER_BIAS, value_parser = finite)]
     later_bias: f64,
     /// Cap on the evaluation image size.
     #[arg(long, default_value_t = DEFAULT_MAX_SIZE, value_name = "PX")]
     max_size: usize,
     /// Append a stride-1 stage with this many times the last stage's channels.
-    #[arg(long, requires = "tail_share", value_name = "RATIO")]
+    #[arg(long, requires = "tail_share", value_name = "RATIO", value_parser = finite)]
     tail_channels: Option<f64>,
     /// The appended stage's share of all layers (0–1).
-    #[arg(long, requires = "tail_channels", value_name = "SHARE")]
+    #[arg(long, requires = "tail_channels", value_name = "SHARE", value_parser = finite)]
     tail_share: Option<f64>,
     /// Dropout of the scaled network [default: the base's].
-    #[arg(long)]
+    #[arg(long, value_parser = finite)]
     dropout: Option<f64>,
     /// Name of the scaled network.
     #[arg(long)]

@@ -18,7 +18,7 @@ use train::{Splits, TrainConfig};
 
 use super::print_json;
 use crate::failure::Failure;
-use crate::flags::{ComputeArgs, DataArg, RewardArgs, default_out};
+use crate::flags::{ComputeArgs, DataArg, RewardArgs, default_out, finite, run_dir};
 use crate::inputs::{load_arch, load_space};
 use crate::table::{Table, si, thousands};
 
@@ -31,7 +31,7 @@ pub struct SearchArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     budget: Option<u64>,
     /// Stop starting trials after this many seconds.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = finite)]
     time_budget: Option<f64>,
     /// A built-in space (paper, efficientnetv2-s) or a search-space JSON file.
     #[arg(long, default_value = "paper")]
@@ -63,7 +63,7 @@ pub struct SearchArgs {
     rung_min_size: Option<usize>,
     /// Candidates whose median training step (measured before any training) is
     /// slower than this are infeasible: recorded, never trained.
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = finite)]
     max_step_ms: Option<f64>,
     /// Candidates with more parameters than this are infeasible: recorded, never
     /// trained.
@@ -74,7 +74,7 @@ pub struct SearchArgs {
     #[command(flatten)]
     compute: ComputeArgs,
     /// Run directory [default: runs/search-<time>].
-    #[arg(long)]
+    #[arg(long, value_parser = run_dir)]
     out: Option<PathBuf>,
     /// Continue the search in --out (or --store's --run) with its saved settings.
     #[arg(long)]
@@ -87,11 +87,11 @@ pub struct SearchArgs {
     #[arg(long, value_name = "NAME", requires = "store")]
     run: Option<String>,
     /// With --store: seconds between a worker's heartbeats while it evaluates.
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = finite)]
     heartbeat: f64,
     /// With --store: a trial whose worker has not heartbeaten for this long goes back
     /// to pending.
-    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS", value_parser = finite)]
     grace: f64,
     /// With --store: claims of one trial before it is marked failed.
     #[arg(long, default_value_t = 3)]
@@ -120,7 +120,7 @@ pub struct SearchArgs {
     #[command(flatten)]
     reward: RewardArgs,
     /// Skip candidates whose estimated training memory exceeds this.
-    #[arg(long, default_value_t = 8.0, value_name = "GIB")]
+    #[arg(long, default_value_t = 8.0, value_name = "GIB", value_parser = finite)]
     memory_cap: f64,
     /// Networks (presets or spec files) to evaluate the same way, for comparison
     /// in the report, e.g. efficientnet-b0,efficientnetv2-b0,efficientnetv2-s;
@@ -300,7 +300,7 @@ fn parse_config(value: serde_json::Value, place: &Place) -> Result<SearchConfig,
 
 /// The settings of the search shared under `name` (for the processes that join it).
 pub fn saved_shared_config(store: &PgStore, name: &str) -> Result<SearchConfig, Failure> {
-    let saved = store.config().map_err(Failure::runtime)?;
+    let saved = store.config().map_err(Failure::store)?;
     let saved = saved.ok_or_else(|| bad(format!("the search `{name}` has no configuration")))?;
     parse_config(saved, &Place::Database(name))
 }
@@ -313,7 +313,7 @@ fn settle_config(
     devices: &[candle_core::Device],
     place: &Place,
 ) -> Result<SearchConfig, Failure> {
-    let saved = store.config().map_err(Failure::runtime)?;
+    let saved = store.config().map_err(Failure::store)?;
     let mut config = match (saved, args.resume) {
         (Some(saved), true) => parse_config(saved, place)?,
         (None, true) => return Err(bad(place.missing())),
@@ -345,7 +345,7 @@ fn pending_references(
     store: &dyn TrialStore,
     config: &SearchConfig,
 ) -> Result<Vec<(String, ArchSpec)>, Failure> {
-    let done = store.references().map_err(Failure::runtime)?.len();
+    let done = store.references().map_err(Failure::store)?.len();
     config
         .references
         .iter()
@@ -376,7 +376,7 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
         return Err(bad("--resume needs --out (or --store and --run)"));
     }
     let out = args.out.clone().unwrap_or_else(|| default_out("search"));
-    let mut store = RunDirStore::open(&out).map_err(Failure::runtime)?;
+    let mut store = RunDirStore::open(&out).map_err(Failure::store)?;
     let mut config = settle_config(&mut store, &args, &devices, &Place::Dir(&out))?;
     if args.resume {
         eprintln!(

@@ -15,7 +15,7 @@ use train::{
 
 use super::print_json;
 use crate::failure::Failure;
-use crate::flags::{ComputeArgs, DataArg};
+use crate::flags::{ComputeArgs, DataArg, finite, run_dir};
 use crate::inputs::load_arch;
 
 #[derive(Args)]
@@ -44,34 +44,34 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value = "rmsprop")]
     optimizer: OptimizerKind,
     /// Peak learning rate [default: rmsprop 0.016, sgd 0.1, adamw 0.004 per 256 images].
-    #[arg(long)]
+    #[arg(long, value_parser = finite)]
     lr: Option<f64>,
     /// [default: rmsprop 1e-5, sgd 5e-5, adamw 0.05]; never on BatchNorm or biases.
-    #[arg(long)]
+    #[arg(long, value_parser = finite)]
     weight_decay: Option<f64>,
     /// [default: exponential for rmsprop (the paper's), cosine otherwise].
     #[arg(long, value_enum)]
     decay: Option<LrDecay>,
     /// Warm-up epochs [default: a tenth of the run, at most 5].
-    #[arg(long)]
+    #[arg(long, value_parser = finite)]
     warmup: Option<f64>,
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = finite)]
     label_smoothing: f64,
     /// EMA decay of the evaluated weights.
-    #[arg(long, default_value_t = 0.9999, conflicts_with = "no_ema")]
+    #[arg(long, default_value_t = 0.9999, conflicts_with = "no_ema", value_parser = finite)]
     ema: f64,
     /// Evaluate the raw weights instead of their moving average.
     #[arg(long)]
     no_ema: bool,
     /// Fixed-size runs: dropout [default: the spec's], RandAugment magnitude and
     /// Mixup alpha [default: 0, off].
-    #[arg(long, conflicts_with = "progressive")]
+    #[arg(long, conflicts_with = "progressive", value_parser = finite)]
     dropout: Option<f64>,
-    #[arg(long, default_value_t = 0.0, conflicts_with = "progressive")]
+    #[arg(long, default_value_t = 0.0, conflicts_with = "progressive", value_parser = finite)]
     randaug: f64,
-    #[arg(long, default_value_t = 0.0, conflicts_with = "progressive")]
+    #[arg(long, default_value_t = 0.0, conflicts_with = "progressive", value_parser = finite)]
     mixup: f64,
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = finite)]
     cutmix: f64,
     /// Random-crop padding in source pixels [default: side/14, 2 for 28 px].
     #[arg(long)]
@@ -79,7 +79,7 @@ pub struct TrainArgs {
     #[arg(long)]
     no_flip: bool,
     /// Override the spec's stochastic-depth survival probability.
-    #[arg(long)]
+    #[arg(long, value_parser = finite)]
     survival_prob: Option<f64>,
     /// Override the spec's stem stride (1 suits 28–32 px images).
     #[arg(long)]
@@ -92,7 +92,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     compute: ComputeArgs,
     /// Run directory (metrics, checkpoints) [default: runs/train/<arch>].
-    #[arg(long)]
+    #[arg(long, value_parser = run_dir)]
     out: Option<PathBuf>,
     /// Continue the run in --out from its last checkpoint, with its saved settings.
     #[arg(long)]

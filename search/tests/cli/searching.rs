@@ -119,13 +119,18 @@ fn bad_search_input_exits_with_code_2() {
             "--rungs 3 needs at least as many --proxy-epochs",
         ),
         (
-            vec!["--max-step-ms", "nan"],
+            vec!["--max-step-ms=-1"],
             "--max-step-ms must be a positive number",
         ),
+        // Non-finite numbers are refused by every number flag, naming it.
+        (vec!["--max-step-ms", "nan"], "not a finite number"),
+        (vec!["--time-budget", "inf"], "--time-budget"),
         (
-            vec!["--time-budget", "inf"],
-            "--time-budget must be a positive",
+            vec!["--w", "nan"],
+            "'--w <W>': `nan` is not a finite number",
         ),
+        (vec!["--v", "-inf"], "'--v <V>'"),
+        (vec!["--memory-cap", "NaN"], "not a finite number"),
         (
             vec!["--rungs", "2", "--rung-min-size", "0"],
             "--rung-min-size 0",
@@ -138,17 +143,43 @@ fn bad_search_input_exits_with_code_2() {
         assert!(!Path::new(&place).join("trials.jsonl").exists());
     }
     bad_input(&search(&["--eta", "1"]), "--eta");
+    for (args, flag) in [
+        (
+            vec!["train", "--arch", "efficientnetv2-b0", "--lr", "nan"],
+            "--lr",
+        ),
+        (
+            vec!["scale", "--base", "efficientnetv2-b0", "--width", "inf"],
+            "--width",
+        ),
+        (vec!["proxy-check", "--min-tau", "NaN"], "--min-tau"),
+        (vec!["check-ops", "--tolerance", "nan"], "--tolerance"),
+    ] {
+        let out = search(&args);
+        bad_input(&out, "not a finite number");
+        assert!(stderr(&out).contains(flag), "{}", stderr(&out));
+    }
+    // `--out` naming a file, and a run directory whose settings are not JSON:
+    // named, and left as they were.
+    let file = dir.join("a-file");
+    std::fs::write(&file, "mine").unwrap();
     bad_input(
-        &search(&[
-            "--store",
-            "postgres://nobody@127.0.0.1:1/none",
-            "--run",
-            "x",
-            "--rungs",
-            "2",
-        ]),
-        "--rungs above 1",
+        &search(&["--out", file.to_str().unwrap()]),
+        "is a file, not a directory",
     );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    let corrupt = dir.join("corrupt");
+    std::fs::create_dir_all(&corrupt).unwrap();
+    std::fs::write(corrupt.join("config.json"), "{not json").unwrap();
+    bad_input(
+        &search(&["--out", corrupt.to_str().unwrap(), "--resume"]),
+        "config.json",
+    );
+    assert_eq!(
+        std::fs::read_to_string(corrupt.join("config.json")).unwrap(),
+        "{not json"
+    );
+    assert!(!corrupt.join("trials.jsonl").exists());
     bad_input(
         &search(&[
             "--data",
