@@ -180,6 +180,21 @@ fn dense_conv_matches_candle_and_finite_differences() {
             }
         }
     }
+    // Small maps and several images: images go side by side into one product,
+    // in groups that need not divide the batch.
+    for shape in [[16, 3, 4, 4], [7, 5, 5, 3], [9, 4, 2, 2], [12, 6, 1, 1]] {
+        for (out, kernel, stride) in [(4, 3, 1), (6, 3, 2), (3, 1, 1), (5, 1, 2)] {
+            let x = randn(&shape, DType::F32);
+            let w = randn(&[out, shape[1], kernel, kernel], DType::F32);
+            let name = format!("grouped conv {shape:?} -> {out} k{kernel} s{stride}");
+            let ours = |t: &[Tensor]| conv2d(&t[0], &t[1], stride).unwrap();
+            let stock = |t: &[Tensor]| t[0].conv2d(&t[1], kernel / 2, stride, 1, 1).unwrap();
+            if candle_can_differentiate(&shape, stride) {
+                compare(&name, &ours, &stock, &[x.clone(), w.clone()]);
+            }
+            finite_differences(&name, &ours, &[x, w]);
+        }
+    }
     // Big enough that images run one at a time on all threads (the other schedule).
     let x = randn(&[2, 32, 40, 40], DType::F32);
     let w = randn(&[96, 32, 3, 3], DType::F32);

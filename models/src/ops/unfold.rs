@@ -29,13 +29,7 @@ impl CustomOp1 for Unfold {
         by_dtype!(s, "unfold", |T| {
             let input = slice::<T>(s, l, self.name())?;
             let mut cols = vec![T::ZERO; g.rows() * batch * n];
-            let mut image_cols = vec![T::ZERO; g.rows() * n];
-            for (b, image) in input.chunks(g.in_image()).enumerate() {
-                im2col(image, &mut image_cols, &g);
-                for (r, row) in image_cols.chunks(n).enumerate() {
-                    cols[(r * batch + b) * n..][..n].copy_from_slice(row);
-                }
-            }
+            im2col(input, 0..batch, &mut cols, &g);
             Ok((
                 T::to_cpu_storage_owned(cols),
                 Shape::from((g.rows(), batch * n)),
@@ -81,17 +75,10 @@ impl CustomOp1 for Fold {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = &self.input;
         let g = Geometry::new(x, &[1, x[1], self.kernel, self.kernel], self.stride);
-        let (batch, n) = (x[0], g.cols());
         by_dtype!(s, "fold", |T| {
             let cols = slice::<T>(s, l, self.name())?;
-            let mut gx = vec![T::ZERO; batch * g.in_image()];
-            let mut image_cols = vec![T::ZERO; g.rows() * n];
-            for (b, out) in gx.chunks_mut(g.in_image()).enumerate() {
-                for (r, row) in image_cols.chunks_mut(n).enumerate() {
-                    row.copy_from_slice(&cols[(r * batch + b) * n..][..n]);
-                }
-                col2im(&image_cols, out, &g);
-            }
+            let mut gx = vec![T::ZERO; x[0] * g.in_image()];
+            col2im(cols, &mut gx, &g);
             Ok((T::to_cpu_storage_owned(gx), Shape::from(x.clone())))
         })
     }
