@@ -88,6 +88,32 @@ fn in_rungs(id: usize, rewards: &[f64]) -> Trial {
     t
 }
 
+/// Runs `work(store, worker)` in four workers at once, each with its own
+/// connection to the search; every id they return, sorted.
+fn four_workers(
+    url: &str,
+    name: &str,
+    work: impl Fn(&mut PgStore, &str) -> Vec<usize> + Sync,
+) -> Vec<usize> {
+    let mut ids: Vec<usize> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|w| {
+                let work = &work;
+                scope.spawn(move || {
+                    let mut store = PgStore::open(url, name, true).unwrap();
+                    work(&mut store, &format!("worker-{w}"))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    ids.sort_unstable();
+    ids
+}
+
 /// Two rungs, a third of each rising, by reward.
 const TWO_RUNGS: Plan = Plan {
     rungs: 2,
@@ -239,28 +265,20 @@ fn concurrent_workers_claim_each_trial_exactly_once() {
     );
     assert!(store.propose(&proposals, 24).unwrap().is_empty());
 
-    let claimed = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for w in 0..4 {
-            let (url, name, claimed) = (&url, &name, &claimed);
-            scope.spawn(move || {
-                let mut store = PgStore::open(url, name, true).unwrap();
-                let worker = format!("worker-{w}");
-                store.register_worker(&worker, "cpu").unwrap();
-                while let Some(claim) = store.claim(&worker).unwrap() {
-                    let id = claim.proposal.id;
-                    assert_eq!(claim.proposal.choices, Choices(vec![id]));
-                    assert_eq!(claim.attempt, 1);
-                    assert!(store.heartbeat(&worker, id).unwrap());
-                    let done = trial(id, TrialStatus::Done);
-                    assert!(store.finish(&worker, &done).unwrap());
-                    claimed.lock().unwrap().push(id);
-                }
-            });
+    let claimed = four_workers(&url, &name, |store, worker| {
+        store.register_worker(worker, "cpu").unwrap();
+        let mut mine = Vec::new();
+        while let Some(claim) = store.claim(worker).unwrap() {
+            let id = claim.proposal.id;
+            assert_eq!(claim.proposal.choices, Choices(vec![id]));
+            assert_eq!(claim.attempt, 1);
+            assert!(store.heartbeat(worker, id).unwrap());
+            let done = trial(id, TrialStatus::Done);
+            assert!(store.finish(worker, &done).unwrap());
+            mine.push(id);
         }
+        mine
     });
-    let mut claimed = claimed.into_inner().unwrap();
-    claimed.sort_unstable();
     assert_eq!(claimed, (0..24).collect::<Vec<_>>());
     assert_eq!(store.counts().unwrap(), counts(0, 0, 24));
     assert_eq!(store.trials().unwrap().len(), 24);
@@ -347,25 +365,17 @@ fn promotions_are_claimed_once_and_carry_their_training() {
     };
     assert!(store.claim_promotion("w", &one_rung).unwrap().is_none());
 
-    let claimed = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for w in 0..4 {
-            let (url, name, claimed) = (&url, &name, &claimed);
-            scope.spawn(move || {
-                let mut store = PgStore::open(url, name, true).unwrap();
-                let worker = format!("worker-{w}");
-                while let Some(p) = store.claim_promotion(&worker, &TWO_RUNGS).unwrap() {
-                    assert_eq!((p.rung, p.attempt, p.trial.rungs.len()), (1, 1, 1));
-                    assert!(store.heartbeat(&worker, p.trial.id).unwrap());
-                    claimed.lock().unwrap().push(p.trial.id);
-                    let risen = in_rungs(p.trial.id, &[p.trial.rungs[0].reward, 0.95]);
-                    assert!(store.finish(&worker, &risen).unwrap());
-                }
-            });
+    let claimed = four_workers(&url, &name, |store, worker| {
+        let mut mine = Vec::new();
+        while let Some(p) = store.claim_promotion(worker, &TWO_RUNGS).unwrap() {
+            assert_eq!((p.rung, p.attempt, p.trial.rungs.len()), (1, 1, 1));
+            assert!(store.heartbeat(worker, p.trial.id).unwrap());
+            mine.push(p.trial.id);
+            let risen = in_rungs(p.trial.id, &[p.trial.rungs[0].reward, 0.95]);
+            assert!(store.finish(worker, &risen).unwrap());
         }
+        mine
     });
-    let mut claimed = claimed.into_inner().unwrap();
-    claimed.sort_unstable();
     assert_eq!(claimed, [1, 3], "the top third, each once");
     let trials = store.trials().unwrap();
     let rungs: Vec<usize> = trials.iter().map(|t| t.rungs.len()).collect();

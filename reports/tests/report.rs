@@ -284,7 +284,11 @@ fn a_halving_search_ranks_its_top_trials_by_rungs_then_reward() {
     for (id, rewards) in [(0, vec![0.5, 0.6]), (1, vec![0.9]), (2, vec![0.4])] {
         let mut t = trial(id, Some(rewards[rewards.len() - 1]), 800.0, 4_000_000);
         t["reward"] = json!(rewards[rewards.len() - 1]);
-        t["rungs"] = rewards.iter().enumerate().map(|(r, &x)| rung(r, x)).collect();
+        t["rungs"] = rewards
+            .iter()
+            .enumerate()
+            .map(|(r, &x)| rung(r, x))
+            .collect();
         trials.push(t);
     }
     fs::write(dir.join("config.json"), config.to_string()).unwrap();
@@ -292,7 +296,9 @@ fn a_halving_search_ranks_its_top_trials_by_rungs_then_reward() {
     fs::write(dir.join("trials.jsonl"), lines).unwrap();
     let report = write_report(&dir).unwrap();
     let markdown = fs::read_to_string(&report.markdown).unwrap();
-    let top = &markdown[markdown.find("Top trials, those that reached the most rungs").unwrap()..];
+    let top = &markdown[markdown
+        .find("Top trials, those that reached the most rungs")
+        .unwrap()..];
     let at = |name: &str| top.find(name).unwrap();
     assert!(at("candidate-0") < at("candidate-1"), "{top}");
     assert!(at("candidate-1") < at("candidate-2"), "{top}");

@@ -422,14 +422,23 @@ impl SharedStore for PgStore {
                 &[&run, &worker],
             )
             .map_err(store_err)?;
-        let trials = finished_trials(&mut tx, run)?;
-        let (id, rung, attempt) = match retry {
-            Some(row) => (
-                row.get::<_, i32>(0) as usize,
-                row.get::<_, i32>(1),
-                row.get(2),
-            ),
+        let (trial, rung, attempt) = match retry {
+            Some(row) => {
+                let id: i32 = row.get(0);
+                let result = tx
+                    .query_one(
+                        "SELECT result FROM effnas_trials WHERE run_id = $1 AND id = $2",
+                        &[&run, &id],
+                    )
+                    .map_err(store_err)?;
+                let trial = parse_results(vec![result], "a trial")?.remove(0);
+                (trial, row.get::<_, i32>(1) as usize, row.get(2))
+            }
             None => {
+                // The promotions in training first, then the trials: a promotion
+                // that finishes in between has written its rung by the time the
+                // trials are read (both in one commit), so it is never decided
+                // twice. (Claims cannot slip in between: they hold the run's lock.)
                 let busy: HashSet<usize> = tx
                     .query(
                         "SELECT id FROM effnas_promotions
@@ -440,6 +449,7 @@ impl SharedStore for PgStore {
                     .iter()
                     .map(|row| row.get::<_, i32>(0) as usize)
                     .collect();
+                let mut trials = finished_trials(&mut tx, run)?;
                 let Some((id, rung)) = plan.next(&trials, &busy) else {
                     return Ok(None);
                 };
@@ -450,17 +460,14 @@ impl SharedStore for PgStore {
                     &[&run, &(id as i32), &(rung as i32), &worker],
                 )
                 .map_err(store_err)?;
-                (id, rung as i32, 1)
+                let at = trials.iter().position(|t| t.id == id).expect("ranked");
+                (trials.swap_remove(at), rung, 1)
             }
         };
-        let trial = trials
-            .into_iter()
-            .find(|t| t.id == id)
-            .ok_or_else(|| corrupt("a promotion", format!("trial {id} has no result")))?;
         tx.commit().map_err(store_err)?;
         Ok(Some(Promotion {
             trial,
-            rung: rung as usize,
+            rung,
             attempt,
         }))
     }
