@@ -10,7 +10,8 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use postgres::{Client, GenericClient, NoTls, Transaction};
 
@@ -27,6 +28,9 @@ use crate::halving::Plan;
 /// proposals or take part in promotions, are refused ("upgrade effnas") instead of
 /// failing on them.
 pub const SCHEMA_VERSION: i32 = 3;
+
+/// How long a store tries to reach its database again after the connection broke.
+const RECONNECT_FOR: Duration = Duration::from_secs(300);
 
 /// Serialises schema creation between processes that start at once.
 const SCHEMA_LOCK: i64 = 0x0eff_0a55;
@@ -242,8 +246,48 @@ impl PgStore {
         })
     }
 
-    fn client(&self) -> MutexGuard<'_, Client> {
-        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    /// Runs `op` on the connection. When the connection has broken (the server
+    /// restarted, the network cut it), reconnects, waiting longer after each
+    /// failed try for up to [`RECONNECT_FOR`], and runs `op` again. Each
+    /// operation is one statement or one transaction, so one that failed with its
+    /// connection did not happen, unless the server committed it and only the
+    /// answer was lost; then a claim is retried after its grace, and a finish
+    /// already recorded is reported as lost.
+    fn session<T>(
+        &self,
+        mut op: impl FnMut(&mut Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(250);
+        loop {
+            if client.is_closed() {
+                match Client::connect(&self.url, NoTls) {
+                    Ok(fresh) => *client = fresh,
+                    Err(_) if started.elapsed() < RECONNECT_FOR => {
+                        std::thread::sleep(wait);
+                        wait = (wait * 2).min(Duration::from_secs(10));
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err(StoreError::Database(format!(
+                            "the connection broke and {} could not be reached again for {} s: {}",
+                            redact(&self.url),
+                            RECONNECT_FOR.as_secs(),
+                            describe(&e)
+                        )));
+                    }
+                }
+            }
+            match op(&mut client) {
+                Err(StoreError::Database(_))
+                    if client.is_closed() && started.elapsed() < RECONNECT_FOR =>
+                {
+                    continue;
+                }
+                result => return result,
+            }
+        }
     }
 
     fn run_id(&self) -> Result<i64, StoreError> {
@@ -260,46 +304,47 @@ impl SharedStore for PgStore {
     /// Proposals from several processes are serialised on the run's row.
     fn propose(&mut self, proposals: &[Proposal], budget: usize) -> Result<Vec<usize>, StoreError> {
         let run = self.run_id()?;
-        let mut client = self.client();
-        let mut tx = client.transaction().map_err(store_err)?;
-        lock_run(&mut tx, run)?;
-        let row = tx
-            .query_one(
-                "SELECT count(*), coalesce(max(id) + 1, 0) FROM effnas_trials WHERE run_id = $1",
-                &[&run],
-            )
-            .map_err(store_err)?;
-        let (count, mut next): (i64, i32) = (row.get(0), row.get(1));
-        let mut ids = Vec::new();
-        for proposal in proposals.iter().take(budget.saturating_sub(count as usize)) {
-            let mut proposal = proposal.clone();
-            proposal.id = next as usize;
-            let choices = serde_json::to_value(&proposal.choices).expect("choices serialise");
-            let value = serde_json::to_value(&proposal).expect("trials serialise");
-            tx.execute(
-                "INSERT INTO effnas_trials (run_id, id, state, choices, proposal)
-                 VALUES ($1, $2, 'pending', $3, $4)",
-                &[&run, &next, &choices, &value],
-            )
-            .map_err(store_err)?;
-            ids.push(next as usize);
-            next += 1;
-        }
-        tx.commit().map_err(store_err)?;
-        Ok(ids)
+        self.session(|client| {
+            let mut tx = client.transaction().map_err(store_err)?;
+            lock_run(&mut tx, run)?;
+            let row = tx
+                .query_one(
+                    "SELECT count(*), coalesce(max(id) + 1, 0) FROM effnas_trials WHERE run_id = $1",
+                    &[&run],
+                )
+                .map_err(store_err)?;
+            let (count, mut next): (i64, i32) = (row.get(0), row.get(1));
+            let mut ids = Vec::new();
+            for proposal in proposals.iter().take(budget.saturating_sub(count as usize)) {
+                let mut proposal = proposal.clone();
+                proposal.id = next as usize;
+                let choices = serde_json::to_value(&proposal.choices).expect("choices serialise");
+                let value = serde_json::to_value(&proposal).expect("trials serialise");
+                tx.execute(
+                    "INSERT INTO effnas_trials (run_id, id, state, choices, proposal)
+                     VALUES ($1, $2, 'pending', $3, $4)",
+                    &[&run, &next, &choices, &value],
+                )
+                .map_err(store_err)?;
+                ids.push(next as usize);
+                next += 1;
+            }
+            tx.commit().map_err(store_err)?;
+            Ok(ids)
+        })
     }
 
     /// Claims the oldest pending trial for `worker`, atomically: of two workers asking
     /// at once, each gets a different trial (or none).
     fn claim(&mut self, worker: &str) -> Result<Option<Claim>, StoreError> {
         let run = self.run_id()?;
-        let row = self
-            .client()
-            .query_opt(
-                // The subquery is a scalar in WHERE, evaluated once: as a joined
-                // FROM item it can be re-evaluated when a concurrent claim commits,
-                // and then claim two rows (seen in the concurrency test).
-                "UPDATE effnas_trials
+        let row = self.session(|client| {
+            client
+                .query_opt(
+                    // The subquery is a scalar in WHERE, evaluated once: as a joined
+                    // FROM item it can be re-evaluated when a concurrent claim commits,
+                    // and then claim two rows (seen in the concurrency test).
+                    "UPDATE effnas_trials
                  SET state = 'running', worker = $2, attempts = attempts + 1,
                      heartbeat_at = now()
                  WHERE run_id = $1 AND id = (
@@ -307,9 +352,10 @@ impl SharedStore for PgStore {
                      WHERE run_id = $1 AND state = 'pending'
                      ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
                  RETURNING proposal, attempts",
-                &[&run, &worker],
-            )
-            .map_err(store_err)?;
+                    &[&run, &worker],
+                )
+                .map_err(store_err)
+        })?;
         row.map(|row| {
             let proposal: serde_json::Value = row.get(0);
             Ok(Claim {
@@ -324,14 +370,16 @@ impl SharedStore for PgStore {
     /// `effnas_workers` lists every worker with its last sign of life.
     fn register_worker(&mut self, worker: &str, device: &str) -> Result<(), StoreError> {
         let run = self.run_id()?;
-        self.client()
-            .execute(
-                "INSERT INTO effnas_workers (run_id, name, device) VALUES ($1, $2, $3)
+        self.session(|client| {
+            client
+                .execute(
+                    "INSERT INTO effnas_workers (run_id, name, device) VALUES ($1, $2, $3)
                  ON CONFLICT (run_id, name) DO UPDATE
                  SET device = EXCLUDED.device, heartbeat_at = now()",
-                &[&run, &worker, &device],
-            )
-            .map_err(store_err)?;
+                    &[&run, &worker, &device],
+                )
+                .map_err(store_err)
+        })?;
         Ok(())
     }
 
@@ -340,27 +388,28 @@ impl SharedStore for PgStore {
     /// after a missed heartbeat).
     fn heartbeat(&mut self, worker: &str, id: usize) -> Result<bool, StoreError> {
         let run = self.run_id()?;
-        let mut client = self.client();
-        let mut tx = client.transaction().map_err(store_err)?;
-        let mut n = 0;
-        for table in ["effnas_trials", "effnas_promotions"] {
-            n += tx
-                .execute(
-                    &format!(
-                        "UPDATE {table} SET heartbeat_at = now()
-                         WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'"
-                    ),
-                    &[&run, &(id as i32), &worker],
-                )
-                .map_err(store_err)?;
-        }
-        tx.execute(
-            "UPDATE effnas_workers SET heartbeat_at = now() WHERE run_id = $1 AND name = $2",
-            &[&run, &worker],
-        )
-        .map_err(store_err)?;
-        tx.commit().map_err(store_err)?;
-        Ok(n == 1)
+        self.session(|client| {
+            let mut tx = client.transaction().map_err(store_err)?;
+            let mut n = 0;
+            for table in ["effnas_trials", "effnas_promotions"] {
+                n += tx
+                    .execute(
+                        &format!(
+                            "UPDATE {table} SET heartbeat_at = now()
+                             WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'"
+                        ),
+                        &[&run, &(id as i32), &worker],
+                    )
+                    .map_err(store_err)?;
+            }
+            tx.execute(
+                "UPDATE effnas_workers SET heartbeat_at = now() WHERE run_id = $1 AND name = $2",
+                &[&run, &worker],
+            )
+            .map_err(store_err)?;
+            tx.commit().map_err(store_err)?;
+            Ok(n == 1)
+        })
     }
 
     /// Records `worker`'s result for its claimed trial, or for the rung it was
@@ -368,32 +417,33 @@ impl SharedStore for PgStore {
     fn finish(&mut self, worker: &str, trial: &Trial) -> Result<bool, StoreError> {
         let run = self.run_id()?;
         let id = trial.id as i32;
-        let mut client = self.client();
-        let mut tx = client.transaction().map_err(store_err)?;
-        let claimed = tx
-            .execute(
-                "UPDATE effnas_trials SET worker = worker
-                 WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'",
-                &[&run, &id, &worker],
-            )
-            .map_err(store_err)?;
-        let promoted = if claimed == 1 {
-            0
-        } else {
-            let state = if trial.is_done() { "done" } else { "failed" };
-            tx.execute(
-                "UPDATE effnas_promotions SET state = $4, finished_at = now()
-                 WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'",
-                &[&run, &id, &worker, &state],
-            )
-            .map_err(store_err)?
-        };
-        if claimed + promoted == 0 {
-            return Ok(false);
-        }
-        write_result(&mut tx, run, trial)?;
-        tx.commit().map_err(store_err)?;
-        Ok(true)
+        self.session(|client| {
+            let mut tx = client.transaction().map_err(store_err)?;
+            let claimed = tx
+                .execute(
+                    "UPDATE effnas_trials SET worker = worker
+                     WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'",
+                    &[&run, &id, &worker],
+                )
+                .map_err(store_err)?;
+            let promoted = if claimed == 1 {
+                0
+            } else {
+                let state = if trial.is_done() { "done" } else { "failed" };
+                tx.execute(
+                    "UPDATE effnas_promotions SET state = $4, finished_at = now()
+                     WHERE run_id = $1 AND id = $2 AND worker = $3 AND state = 'running'",
+                    &[&run, &id, &worker, &state],
+                )
+                .map_err(store_err)?
+            };
+            if claimed + promoted == 0 {
+                return Ok(false);
+            }
+            write_result(&mut tx, run, trial)?;
+            tx.commit().map_err(store_err)?;
+            Ok(true)
+        })
     }
 
     /// Decided under the run's lock, so that two workers asking at once cannot
@@ -407,101 +457,104 @@ impl SharedStore for PgStore {
             return Ok(None);
         }
         let run = self.run_id()?;
-        let mut client = self.client();
-        let mut tx = client.transaction().map_err(store_err)?;
-        lock_run(&mut tx, run)?;
-        // A promotion given back by a worker that stopped goes first.
-        let retry = tx
-            .query_opt(
-                "UPDATE effnas_promotions
-                 SET state = 'running', worker = $2, attempts = attempts + 1, heartbeat_at = now()
-                 WHERE run_id = $1 AND (id, rung) = (
-                     SELECT id, rung FROM effnas_promotions
-                     WHERE run_id = $1 AND state = 'pending' ORDER BY rung DESC, id LIMIT 1)
-                 RETURNING id, rung, attempts",
-                &[&run, &worker],
-            )
-            .map_err(store_err)?;
-        let (trial, rung, attempt) = match retry {
-            Some(row) => {
-                let id: i32 = row.get(0);
-                let result = tx
-                    .query_one(
-                        "SELECT result FROM effnas_trials WHERE run_id = $1 AND id = $2",
-                        &[&run, &id],
-                    )
-                    .map_err(store_err)?;
-                let trial = parse_results(vec![result], "a trial")?.remove(0);
-                (trial, row.get::<_, i32>(1) as usize, row.get(2))
-            }
-            None => {
-                // The promotions in training first, then the trials: a promotion
-                // that finishes in between has written its rung by the time the
-                // trials are read (both in one commit), so it is never decided
-                // twice. (Claims cannot slip in between: they hold the run's lock.)
-                let busy: HashSet<usize> = tx
-                    .query(
-                        "SELECT id FROM effnas_promotions
-                         WHERE run_id = $1 AND state IN ('pending', 'running')",
-                        &[&run],
-                    )
-                    .map_err(store_err)?
-                    .iter()
-                    .map(|row| row.get::<_, i32>(0) as usize)
-                    .collect();
-                let mut trials = finished_trials(&mut tx, run)?;
-                let Some((id, rung)) = plan.next(&trials, &busy) else {
-                    return Ok(None);
-                };
-                tx.execute(
-                    "INSERT INTO effnas_promotions
-                         (run_id, id, rung, state, worker, attempts, heartbeat_at)
-                     VALUES ($1, $2, $3, 'running', $4, 1, now())",
-                    &[&run, &(id as i32), &(rung as i32), &worker],
+        self.session(|client| {
+            let mut tx = client.transaction().map_err(store_err)?;
+            lock_run(&mut tx, run)?;
+            // A promotion given back by a worker that stopped goes first.
+            let retry = tx
+                .query_opt(
+                    "UPDATE effnas_promotions
+                     SET state = 'running', worker = $2, attempts = attempts + 1, heartbeat_at = now()
+                     WHERE run_id = $1 AND (id, rung) = (
+                         SELECT id, rung FROM effnas_promotions
+                         WHERE run_id = $1 AND state = 'pending' ORDER BY rung DESC, id LIMIT 1)
+                     RETURNING id, rung, attempts",
+                    &[&run, &worker],
                 )
                 .map_err(store_err)?;
-                let at = trials.iter().position(|t| t.id == id).expect("ranked");
-                (trials.swap_remove(at), rung, 1)
-            }
-        };
-        tx.commit().map_err(store_err)?;
-        Ok(Some(Promotion {
-            trial,
-            rung,
-            attempt,
-        }))
+            let (trial, rung, attempt) = match retry {
+                Some(row) => {
+                    let id: i32 = row.get(0);
+                    let result = tx
+                        .query_one(
+                            "SELECT result FROM effnas_trials WHERE run_id = $1 AND id = $2",
+                            &[&run, &id],
+                        )
+                        .map_err(store_err)?;
+                    let trial = parse_results(vec![result], "a trial")?.remove(0);
+                    (trial, row.get::<_, i32>(1) as usize, row.get(2))
+                }
+                None => {
+                    // The promotions in training first, then the trials: a promotion
+                    // that finishes in between has written its rung by the time the
+                    // trials are read (both in one commit), so it is never decided
+                    // twice. (Claims cannot slip in between: they hold the run's lock.)
+                    let busy: HashSet<usize> = tx
+                        .query(
+                            "SELECT id FROM effnas_promotions
+                             WHERE run_id = $1 AND state IN ('pending', 'running')",
+                            &[&run],
+                        )
+                        .map_err(store_err)?
+                        .iter()
+                        .map(|row| row.get::<_, i32>(0) as usize)
+                        .collect();
+                    let mut trials = finished_trials(&mut tx, run)?;
+                    let Some((id, rung)) = plan.next(&trials, &busy) else {
+                        return Ok(None);
+                    };
+                    tx.execute(
+                        "INSERT INTO effnas_promotions
+                             (run_id, id, rung, state, worker, attempts, heartbeat_at)
+                         VALUES ($1, $2, $3, 'running', $4, 1, now())",
+                        &[&run, &(id as i32), &(rung as i32), &worker],
+                    )
+                    .map_err(store_err)?;
+                    let at = trials.iter().position(|t| t.id == id).expect("ranked");
+                    (trials.swap_remove(at), rung, 1)
+                }
+            };
+            tx.commit().map_err(store_err)?;
+            Ok(Some(Promotion {
+                trial,
+                rung,
+                attempt,
+            }))
+        })
     }
 
     fn keep_checkpoint(&mut self, id: usize, dir: &Path) -> Result<(), StoreError> {
         let run = self.run_id()?;
         let files = files_under(dir)
             .map_err(|e| StoreError::Checkpoint(format!("cannot read {}: {e}", dir.display())))?;
-        let mut client = self.client();
-        let mut tx = client.transaction().map_err(store_err)?;
-        tx.execute(
-            "DELETE FROM effnas_checkpoints WHERE run_id = $1 AND id = $2",
-            &[&run, &(id as i32)],
-        )
-        .map_err(store_err)?;
-        for (path, data) in &files {
+        self.session(|client| {
+            let mut tx = client.transaction().map_err(store_err)?;
             tx.execute(
-                "INSERT INTO effnas_checkpoints (run_id, id, path, data) VALUES ($1, $2, $3, $4)",
-                &[&run, &(id as i32), path, data],
+                "DELETE FROM effnas_checkpoints WHERE run_id = $1 AND id = $2",
+                &[&run, &(id as i32)],
             )
             .map_err(store_err)?;
-        }
-        tx.commit().map_err(store_err)
+            for (path, data) in &files {
+                tx.execute(
+                    "INSERT INTO effnas_checkpoints (run_id, id, path, data) VALUES ($1, $2, $3, $4)",
+                    &[&run, &(id as i32), path, data],
+                )
+                .map_err(store_err)?;
+            }
+            tx.commit().map_err(store_err)
+        })
     }
 
     fn restore_checkpoint(&mut self, id: usize, dir: &Path) -> Result<bool, StoreError> {
         let run = self.run_id()?;
-        let rows = self
-            .client()
-            .query(
-                "SELECT path, data FROM effnas_checkpoints WHERE run_id = $1 AND id = $2",
-                &[&run, &(id as i32)],
-            )
-            .map_err(store_err)?;
+        let rows = self.session(|client| {
+            client
+                .query(
+                    "SELECT path, data FROM effnas_checkpoints WHERE run_id = $1 AND id = $2",
+                    &[&run, &(id as i32)],
+                )
+                .map_err(store_err)
+        })?;
         let write = |path: &str, data: &[u8]| -> std::io::Result<()> {
             let target = dir.join(path);
             if let Some(parent) = target.parent() {
@@ -528,23 +581,24 @@ impl SharedStore for PgStore {
 
     fn wind_up(&mut self, budget: usize, plan: &Plan) -> Result<bool, StoreError> {
         let run = self.run_id()?;
-        let mut client = self.client();
-        let mut tx = client.transaction().map_err(store_err)?;
-        lock_run(&mut tx, run)?;
-        let counts = counts_of(&mut tx, run)?;
-        if counts.finished < budget || counts.promoting > 0 {
-            return Ok(false);
-        }
-        if plan
-            .next(&finished_trials(&mut tx, run)?, &HashSet::new())
-            .is_some()
-        {
-            return Ok(false);
-        }
-        tx.execute("DELETE FROM effnas_checkpoints WHERE run_id = $1", &[&run])
-            .map_err(store_err)?;
-        tx.commit().map_err(store_err)?;
-        Ok(true)
+        self.session(|client| {
+            let mut tx = client.transaction().map_err(store_err)?;
+            lock_run(&mut tx, run)?;
+            let counts = counts_of(&mut tx, run)?;
+            if counts.finished < budget || counts.promoting > 0 {
+                return Ok(false);
+            }
+            if plan
+                .next(&finished_trials(&mut tx, run)?, &HashSet::new())
+                .is_some()
+            {
+                return Ok(false);
+            }
+            tx.execute("DELETE FROM effnas_checkpoints WHERE run_id = $1", &[&run])
+                .map_err(store_err)?;
+            tx.commit().map_err(store_err)?;
+            Ok(true)
+        })
     }
 
     /// A trial out of attempts is recorded as failed with the reason, as a trial
@@ -552,89 +606,91 @@ impl SharedStore for PgStore {
     fn requeue_stale(&mut self, grace_s: f64, max_attempts: i32) -> Result<(u64, u64), StoreError> {
         let run = self.run_id()?;
         let stale = "run_id = $1 AND state = 'running' AND heartbeat_at < now() - make_interval(secs => $2)";
-        let mut client = self.client();
-        let mut tx = client.transaction().map_err(store_err)?;
-        let spent = tx
-            .query(
-                &format!(
-                    "SELECT id, proposal, attempts FROM effnas_trials
-                     WHERE {stale} AND attempts >= $3 FOR UPDATE"
-                ),
-                &[&run, &grace_s, &max_attempts],
-            )
-            .map_err(store_err)?;
-        for row in &spent {
-            let (id, attempts): (i32, i32) = (row.get(0), row.get(2));
-            let proposal: Proposal =
-                serde_json::from_value(row.get(1)).map_err(|e| corrupt("a proposal", e))?;
-            let why = format!("its worker stopped heartbeating {attempts} times");
-            let failed = Trial::unmeasured(proposal, 0, TrialStatus::Failed, &why);
-            let value = serde_json::to_value(&failed).expect("trials serialise");
-            tx.execute(
-                "UPDATE effnas_trials SET state = 'failed', finished_at = now(), error = $3,
-                 result = $4 WHERE run_id = $1 AND id = $2",
-                &[&run, &id, &why, &value],
-            )
-            .map_err(store_err)?;
-        }
-        let mut requeued = tx
-            .execute(
-                &format!("UPDATE effnas_trials SET state = 'pending', worker = NULL WHERE {stale}"),
-                &[&run, &grace_s],
-            )
-            .map_err(store_err)?;
-        // A promotion out of attempts fails its candidate at that rung (its
-        // earlier rungs stay), as a rung that fails in training does.
-        let spent_promotions = tx
-            .query(
-                &format!(
-                    "UPDATE effnas_promotions SET state = 'failed', finished_at = now()
-                     WHERE {stale} AND attempts >= $3 RETURNING id, rung, attempts"
-                ),
-                &[&run, &grace_s, &max_attempts],
-            )
-            .map_err(store_err)?;
-        let trials = finished_trials(&mut tx, run)?;
-        for row in &spent_promotions {
-            let (id, rung, attempts): (i32, i32, i32) = (row.get(0), row.get(1), row.get(2));
-            let Some(mut trial) = trials.iter().find(|t| t.id == id as usize).cloned() else {
-                continue;
-            };
-            let why = format!(
-                "rung {}: its worker stopped heartbeating {attempts} times",
-                rung + 1
-            );
-            (trial.status, trial.error, trial.reward) = (TrialStatus::Failed, Some(why), None);
-            write_result(&mut tx, run, &trial)?;
-        }
-        requeued += tx
-            .execute(
-                &format!(
-                    "UPDATE effnas_promotions SET state = 'pending', worker = NULL WHERE {stale}"
-                ),
-                &[&run, &grace_s],
-            )
-            .map_err(store_err)?;
-        tx.commit().map_err(store_err)?;
-        Ok((requeued, (spent.len() + spent_promotions.len()) as u64))
+        self.session(|client| {
+            let mut tx = client.transaction().map_err(store_err)?;
+            let spent = tx
+                .query(
+                    &format!(
+                        "SELECT id, proposal, attempts FROM effnas_trials
+                         WHERE {stale} AND attempts >= $3 FOR UPDATE"
+                    ),
+                    &[&run, &grace_s, &max_attempts],
+                )
+                .map_err(store_err)?;
+            for row in &spent {
+                let (id, attempts): (i32, i32) = (row.get(0), row.get(2));
+                let proposal: Proposal =
+                    serde_json::from_value(row.get(1)).map_err(|e| corrupt("a proposal", e))?;
+                let why = format!("its worker stopped heartbeating {attempts} times");
+                let failed = Trial::unmeasured(proposal, 0, TrialStatus::Failed, &why);
+                let value = serde_json::to_value(&failed).expect("trials serialise");
+                tx.execute(
+                    "UPDATE effnas_trials SET state = 'failed', finished_at = now(), error = $3,
+                     result = $4 WHERE run_id = $1 AND id = $2",
+                    &[&run, &id, &why, &value],
+                )
+                .map_err(store_err)?;
+            }
+            let mut requeued = tx
+                .execute(
+                    &format!("UPDATE effnas_trials SET state = 'pending', worker = NULL WHERE {stale}"),
+                    &[&run, &grace_s],
+                )
+                .map_err(store_err)?;
+            // A promotion out of attempts fails its candidate at that rung (its
+            // earlier rungs stay), as a rung that fails in training does.
+            let spent_promotions = tx
+                .query(
+                    &format!(
+                        "UPDATE effnas_promotions SET state = 'failed', finished_at = now()
+                         WHERE {stale} AND attempts >= $3 RETURNING id, rung, attempts"
+                    ),
+                    &[&run, &grace_s, &max_attempts],
+                )
+                .map_err(store_err)?;
+            let trials = finished_trials(&mut tx, run)?;
+            for row in &spent_promotions {
+                let (id, rung, attempts): (i32, i32, i32) = (row.get(0), row.get(1), row.get(2));
+                let Some(mut trial) = trials.iter().find(|t| t.id == id as usize).cloned() else {
+                    continue;
+                };
+                let why = format!(
+                    "rung {}: its worker stopped heartbeating {attempts} times",
+                    rung + 1
+                );
+                (trial.status, trial.error, trial.reward) = (TrialStatus::Failed, Some(why), None);
+                write_result(&mut tx, run, &trial)?;
+            }
+            requeued += tx
+                .execute(
+                    &format!(
+                        "UPDATE effnas_promotions SET state = 'pending', worker = NULL WHERE {stale}"
+                    ),
+                    &[&run, &grace_s],
+                )
+                .map_err(store_err)?;
+            tx.commit().map_err(store_err)?;
+            Ok((requeued, (spent.len() + spent_promotions.len()) as u64))
+        })
     }
 
     /// The canonical keys of every trial proposed so far, in any state.
     fn proposed_keys(&mut self) -> Result<Vec<String>, StoreError> {
         let run = self.run_id()?;
-        let rows = self
-            .client()
-            .query(
-                "SELECT proposal ->> 'key' FROM effnas_trials WHERE run_id = $1",
-                &[&run],
-            )
-            .map_err(store_err)?;
+        let rows = self.session(|client| {
+            client
+                .query(
+                    "SELECT proposal ->> 'key' FROM effnas_trials WHERE run_id = $1",
+                    &[&run],
+                )
+                .map_err(store_err)
+        })?;
         Ok(rows.into_iter().filter_map(|row| row.get(0)).collect())
     }
 
     fn counts(&mut self) -> Result<Counts, StoreError> {
         let run = self.run_id()?;
-        counts_of(&mut *self.client(), run)
+        self.session(|client| counts_of(client, run))
     }
 
     fn reopen(&self) -> Result<Box<dyn SharedStore>, StoreError> {
@@ -734,26 +790,28 @@ fn parse_results(rows: Vec<postgres::Row>, what: &'static str) -> Result<Vec<Tri
 
 impl TrialStore for PgStore {
     fn config(&self) -> Result<Option<serde_json::Value>, StoreError> {
-        let row = self
-            .client()
-            .query_opt(
-                "SELECT config FROM effnas_runs WHERE name = $1",
-                &[&self.name],
-            )
-            .map_err(store_err)?;
+        let row = self.session(|client| {
+            client
+                .query_opt(
+                    "SELECT config FROM effnas_runs WHERE name = $1",
+                    &[&self.name],
+                )
+                .map_err(store_err)
+        })?;
         Ok(row.map(|row| row.get(0)))
     }
 
     fn save_config(&mut self, config: &serde_json::Value) -> Result<(), StoreError> {
-        let row = self
-            .client()
-            .query_one(
-                "INSERT INTO effnas_runs (name, config) VALUES ($1, $2)
+        let row = self.session(|client| {
+            client
+                .query_one(
+                    "INSERT INTO effnas_runs (name, config) VALUES ($1, $2)
                  ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config
                  RETURNING id",
-                &[&self.name, config],
-            )
-            .map_err(store_err)?;
+                    &[&self.name, config],
+                )
+                .map_err(store_err)
+        })?;
         self.run_id = Some(row.get(0));
         Ok(())
     }
@@ -763,31 +821,33 @@ impl TrialStore for PgStore {
         let Some(run) = self.run_id else {
             return Ok(Vec::new());
         };
-        finished_trials(&mut *self.client(), run)
+        self.session(|client| finished_trials(client, run))
     }
 
     fn append(&mut self, trial: &Trial) -> Result<(), StoreError> {
         let run = self.run_id()?;
         let value = serde_json::to_value(trial).expect("trials serialise");
         let choices = serde_json::to_value(&trial.choices).expect("choices serialise");
-        self.client()
-            .execute(
-                "INSERT INTO effnas_trials
+        self.session(|client| {
+            client
+                .execute(
+                    "INSERT INTO effnas_trials
                      (run_id, id, state, choices, proposal, result, error, attempts, finished_at)
                  VALUES ($1, $2, $3, $4, $5, $5, $6, 1, now())
                  ON CONFLICT (run_id, id) DO UPDATE
                  SET state = EXCLUDED.state, result = EXCLUDED.result, error = EXCLUDED.error,
                      finished_at = now()",
-                &[
-                    &run,
-                    &(trial.id as i32),
-                    &row_state(trial.status),
-                    &choices,
-                    &value,
-                    &trial.error,
-                ],
-            )
-            .map_err(store_err)?;
+                    &[
+                        &run,
+                        &(trial.id as i32),
+                        &row_state(trial.status),
+                        &choices,
+                        &value,
+                        &trial.error,
+                    ],
+                )
+                .map_err(store_err)
+        })?;
         Ok(())
     }
 
@@ -795,26 +855,29 @@ impl TrialStore for PgStore {
         let Some(run) = self.run_id else {
             return Ok(Vec::new());
         };
-        let rows = self
-            .client()
-            .query(
-                "SELECT result FROM effnas_references WHERE run_id = $1 ORDER BY idx",
-                &[&run],
-            )
-            .map_err(store_err)?;
+        let rows = self.session(|client| {
+            client
+                .query(
+                    "SELECT result FROM effnas_references WHERE run_id = $1 ORDER BY idx",
+                    &[&run],
+                )
+                .map_err(store_err)
+        })?;
         parse_results(rows, "a reference")
     }
 
     fn append_reference(&mut self, trial: &Trial) -> Result<(), StoreError> {
         let run = self.run_id()?;
         let value = serde_json::to_value(trial).expect("trials serialise");
-        self.client()
-            .execute(
-                "INSERT INTO effnas_references (run_id, idx, result)
+        self.session(|client| {
+            client
+                .execute(
+                    "INSERT INTO effnas_references (run_id, idx, result)
                  VALUES ($1, (SELECT count(*) FROM effnas_references WHERE run_id = $1), $2)",
-                &[&run, &value],
-            )
-            .map_err(store_err)?;
+                    &[&run, &value],
+                )
+                .map_err(store_err)
+        })?;
         Ok(())
     }
 }

@@ -332,3 +332,61 @@ fn two_workers_share_the_rungs_of_a_shared_search() {
     assert_eq!(kept, 0, "nothing kept once the search ends");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The database cuts a shared search's connections (as a server restart does)
+/// while a worker trains: the worker reconnects and goes on, and every trial is
+/// still evaluated once.
+#[test]
+fn a_shared_search_survives_its_connections_being_cut() {
+    let Some(url) = server() else { return };
+    let dir = scratch("shared-cut");
+    let name = format!("cli-shared-cut-{}", std::process::id());
+    // Its own application name, so that only its connections are cut.
+    let app = format!("effnas-cut-{}", std::process::id());
+    let cut_url = format!("{url}?application_name={app}");
+    let args = shared_search(&cut_url, &name, "4", &["--heartbeat", "0.2"]);
+    let mut starter = spawn_logged(&args, &dir.join("starter.log"));
+    let mut db = nas::store::postgres::connect(&url).unwrap();
+    let started = std::time::Instant::now();
+    let running = |db: &mut postgres::Client| {
+        db.query_opt(
+            "SELECT 1 FROM effnas_trials t JOIN effnas_runs r ON r.id = t.run_id
+             WHERE r.name = $1 AND t.state = 'running'",
+            &[&name],
+        )
+        .unwrap()
+        .is_some()
+    };
+    while !running(&mut db) {
+        assert!(started.elapsed().as_secs() < 120, "no trial ever ran");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut cut = 0;
+    for _ in 0..3 {
+        cut += db
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                &[&app],
+            )
+            .unwrap()
+            .len();
+        std::thread::sleep(std::time::Duration::from_millis(700));
+    }
+    assert!(cut >= 2, "the search's connections were cut ({cut})");
+    let log = || std::fs::read_to_string(dir.join("starter.log")).unwrap();
+    assert!(starter.wait().unwrap().success(), "{}", log());
+    let rows: Vec<(i32, String, i32)> = db
+        .query(
+            "SELECT t.id, t.state, t.attempts FROM effnas_trials t
+             JOIN effnas_runs r ON r.id = t.run_id WHERE r.name = $1 ORDER BY t.id",
+            &[&name],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let expected: Vec<(i32, String, i32)> = (0..4).map(|id| (id, "done".into(), 1)).collect();
+    assert_eq!(rows, expected, "{}", log());
+    assert_eq!(log().matches("evaluating #").count(), 4, "{}", log());
+    std::fs::remove_dir_all(dir).unwrap();
+}
