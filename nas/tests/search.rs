@@ -468,3 +468,85 @@ fn two_workers_share_a_search_in_rungs() {
     assert_eq!(lines, 6 + risen, "each rung recorded once");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A run directory whose disk fills after `room` more trials: the next append
+/// writes part of its line, as a write cut short by a full disk does, and fails.
+struct FullDisk {
+    inner: RunDirStore,
+    room: usize,
+}
+
+impl TrialStore for FullDisk {
+    fn config(&self) -> Result<Option<serde_json::Value>, nas::store::StoreError> {
+        self.inner.config()
+    }
+    fn save_config(&mut self, config: &serde_json::Value) -> Result<(), nas::store::StoreError> {
+        self.inner.save_config(config)
+    }
+    fn trials(&self) -> Result<Vec<Trial>, nas::store::StoreError> {
+        self.inner.trials()
+    }
+    fn append(&mut self, trial: &Trial) -> Result<(), nas::store::StoreError> {
+        if self.room > 0 {
+            self.room -= 1;
+            return self.inner.append(trial);
+        }
+        let path = self.inner.root().join("trials.jsonl");
+        let line = serde_json::to_string(trial).unwrap();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        std::io::Write::write_all(&mut file, &line.as_bytes()[..line.len() / 2]).unwrap();
+        let full = std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device");
+        Err(records::RecordsError::io(&path, full).into())
+    }
+    fn references(&self) -> Result<Vec<Trial>, nas::store::StoreError> {
+        self.inner.references()
+    }
+    fn append_reference(&mut self, trial: &Trial) -> Result<(), nas::store::StoreError> {
+        self.inner.append_reference(trial)
+    }
+}
+
+/// The disk fills while a trial is written: the search stops with an error that
+/// names the file and the cause, every trial recorded before stays readable, and
+/// the search resumes from them without evaluating one again.
+#[test]
+fn a_full_disk_stops_the_search_and_loses_nothing_recorded() {
+    let dir = fresh_dir("full-disk");
+    let c = config(4, StrategyKind::Random);
+    let mut full = FullDisk {
+        inner: RunDirStore::open(&dir).unwrap(),
+        room: 2,
+    };
+    let run = |store: &mut (dyn TrialStore + Send), started: &std::sync::atomic::AtomicUsize| {
+        run_search(store, &c, &data(), &[Device::Cpu], OpSet::Fast, &|e| {
+            if let nas::SearchEvent::TrialStarted { .. } = e {
+                started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+    };
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let e = run(&mut full, &started).unwrap_err().to_string();
+    assert!(
+        e.contains("trials.jsonl") && e.contains("No space left on device"),
+        "{e}"
+    );
+    let recorded = full.inner.trials().unwrap();
+    assert_eq!(recorded.len(), 2);
+
+    // Opened again (the torn last line cut off), it resumes to the budget.
+    let mut store = RunDirStore::open(&dir).unwrap();
+    assert_eq!(store.trials().unwrap(), recorded);
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let all = run(&mut store, &started).unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[..2], recorded[..]);
+    assert_eq!(
+        started.into_inner(),
+        2,
+        "only the two unrecorded are evaluated"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
