@@ -345,13 +345,13 @@ impl SharedStore for PgStore {
                     // FROM item it can be re-evaluated when a concurrent claim commits,
                     // and then claim two rows (seen in the concurrency test).
                     "UPDATE effnas_trials
-                 SET state = 'running', worker = $2, attempts = attempts + 1,
+                     SET state = 'running', worker = $2, attempts = attempts + 1,
                      heartbeat_at = now()
-                 WHERE run_id = $1 AND id = (
+                     WHERE run_id = $1 AND id = (
                      SELECT id FROM effnas_trials
                      WHERE run_id = $1 AND state = 'pending'
                      ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                 RETURNING proposal, attempts",
+                     RETURNING proposal, attempts",
                     &[&run, &worker],
                 )
                 .map_err(store_err)
@@ -374,8 +374,8 @@ impl SharedStore for PgStore {
             client
                 .execute(
                     "INSERT INTO effnas_workers (run_id, name, device) VALUES ($1, $2, $3)
-                 ON CONFLICT (run_id, name) DO UPDATE
-                 SET device = EXCLUDED.device, heartbeat_at = now()",
+                     ON CONFLICT (run_id, name) DO UPDATE
+                     SET device = EXCLUDED.device, heartbeat_at = now()",
                     &[&run, &worker, &device],
                 )
                 .map_err(store_err)
@@ -806,8 +806,8 @@ impl TrialStore for PgStore {
             client
                 .query_one(
                     "INSERT INTO effnas_runs (name, config) VALUES ($1, $2)
-                 ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config
-                 RETURNING id",
+                     ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config
+                     RETURNING id",
                     &[&self.name, config],
                 )
                 .map_err(store_err)
@@ -833,9 +833,9 @@ impl TrialStore for PgStore {
                 .execute(
                     "INSERT INTO effnas_trials
                      (run_id, id, state, choices, proposal, result, error, attempts, finished_at)
-                 VALUES ($1, $2, $3, $4, $5, $5, $6, 1, now())
-                 ON CONFLICT (run_id, id) DO UPDATE
-                 SET state = EXCLUDED.state, result = EXCLUDED.result, error = EXCLUDED.error,
+                     VALUES ($1, $2, $3, $4, $5, $5, $6, 1, now())
+                     ON CONFLICT (run_id, id) DO UPDATE
+                     SET state = EXCLUDED.state, result = EXCLUDED.result, error = EXCLUDED.error,
                      finished_at = now()",
                     &[
                         &run,
@@ -873,7 +873,7 @@ impl TrialStore for PgStore {
             client
                 .execute(
                     "INSERT INTO effnas_references (run_id, idx, result)
-                 VALUES ($1, (SELECT count(*) FROM effnas_references WHERE run_id = $1), $2)",
+                     VALUES ($1, (SELECT count(*) FROM effnas_references WHERE run_id = $1), $2)",
                     &[&run, &value],
                 )
                 .map_err(store_err)
