@@ -7,9 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version=1.37.0
-if ! command -v kubernetes-validate >/dev/null 2>&1; then
+if ! python3 -m kubernetes_validate --version >/dev/null 2>&1; then
   python3 -m pip install -q "kubernetes-validate==$version"
 fi
-kubernetes-validate --strict --kubernetes-version "$version" deploy/kubernetes/*.yaml
+python3 -m kubernetes_validate --strict --kubernetes-version "$version" deploy/kubernetes/*.yaml
 bash -n deploy/slurm/effnas-workers.sbatch
 echo "deploy/: the Kubernetes manifest validates against Kubernetes $version; the Slurm script parses"
