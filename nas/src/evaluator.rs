@@ -191,7 +191,7 @@ impl Evaluator<'_> {
                 (trial.accuracy, trial.reward) = (Some(reached.accuracy), Some(reached.reward));
             }
             Err(why) => {
-                (trial.status, trial.error, trial.reward) = (TrialStatus::Failed, Some(why), None);
+                trial.fail_in_rung(why);
             }
         }
         if let Some(dir) = self.rungs_dir
@@ -237,7 +237,9 @@ impl Evaluator<'_> {
         let mut epochs: Vec<EpochRecord> = Vec::new();
         let report = guarded(|| {
             trainer.run_until(ends[to], &mut |event| {
-                if let Event::EpochEnd(record) = event {
+                if let Event::EpochEnd(record) = event
+                    && run.is_none()
+                {
                     epochs.push(record.clone());
                 }
             })
@@ -250,7 +252,8 @@ impl Evaluator<'_> {
             ));
         }
         // A rung trained partly before a kill has its first epochs in the run's
-        // metrics only: where there is a run, its metrics are the record.
+        // metrics only: where there is a run, its metrics are the record, and the
+        // events are collected only where there is none.
         let epochs = match &run {
             Some(run) => run
                 .metrics()

@@ -158,6 +158,12 @@ impl Trial {
         self.status == TrialStatus::Done
     }
 
+    /// Marks a candidate failed in a further rung: its earlier rungs stay, it has
+    /// no reward, and `why` says what happened.
+    pub fn fail_in_rung(&mut self, why: String) {
+        (self.status, self.error, self.reward) = (TrialStatus::Failed, Some(why), None);
+    }
+
     /// The reward strategies learn from: that of the first rung, which every
     /// trained candidate reaches (so candidates compare at equal training), or
     /// the trial's own for trials without rungs. A candidate that failed in a

@@ -474,14 +474,7 @@ impl SharedStore for PgStore {
                 .map_err(store_err)?;
             let (trial, rung, attempt) = match retry {
                 Some(row) => {
-                    let id: i32 = row.get(0);
-                    let result = tx
-                        .query_one(
-                            "SELECT result FROM effnas_trials WHERE run_id = $1 AND id = $2",
-                            &[&run, &id],
-                        )
-                        .map_err(store_err)?;
-                    let trial = parse_results(vec![result], "a trial")?.remove(0);
+                    let trial = trial_result(&mut tx, run, row.get(0))?;
                     (trial, row.get::<_, i32>(1) as usize, row.get(2))
                 }
                 None => {
@@ -648,17 +641,13 @@ impl SharedStore for PgStore {
                     &[&run, &grace_s, &max_attempts],
                 )
                 .map_err(store_err)?;
-            let trials = finished_trials(&mut tx, run)?;
             for row in &spent_promotions {
                 let (id, rung, attempts): (i32, i32, i32) = (row.get(0), row.get(1), row.get(2));
-                let Some(mut trial) = trials.iter().find(|t| t.id == id as usize).cloned() else {
-                    continue;
-                };
-                let why = format!(
+                let mut trial = trial_result(&mut tx, run, id)?;
+                trial.fail_in_rung(format!(
                     "rung {}: its worker stopped heartbeating {attempts} times",
                     rung + 1
-                );
-                (trial.status, trial.error, trial.reward) = (TrialStatus::Failed, Some(why), None);
+                ));
                 write_result(&mut tx, run, &trial)?;
             }
             requeued += tx
@@ -728,6 +717,17 @@ fn finished_trials(client: &mut impl GenericClient, run: i64) -> Result<Vec<Tria
         )
         .map_err(store_err)?;
     parse_results(rows, "a trial")
+}
+
+/// Trial `id`'s recorded result (a promoted candidate's latest state).
+fn trial_result(client: &mut impl GenericClient, run: i64, id: i32) -> Result<Trial, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT result FROM effnas_trials WHERE run_id = $1 AND id = $2",
+            &[&run, &id],
+        )
+        .map_err(store_err)?;
+    serde_json::from_value(row.get(0)).map_err(|e| corrupt("a trial", e))
 }
 
 /// Writes a finished trial's result (its new state) into its row.

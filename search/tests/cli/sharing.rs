@@ -31,6 +31,49 @@ fn spawn_logged(args: &[String], log: &std::path::Path) -> std::process::Child {
         .unwrap()
 }
 
+/// `search worker --name id` on the search `name`, its stderr in `dir/<id>.log`.
+fn spawn_worker(url: &str, name: &str, id: &str, dir: &std::path::Path) -> std::process::Child {
+    let args = ["worker", "--store", url, "--run", name, "--name", id].map(String::from);
+    spawn_logged(&args, &dir.join(format!("{id}.log")))
+}
+
+/// Waits until `ready` gives a value, failing with `what` after `secs` seconds.
+fn wait_for<T>(secs: u64, what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(value) = ready() {
+            return value;
+        }
+        assert!(started.elapsed().as_secs() < secs, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Waits until the search `name` is in the database (its first process made it).
+fn wait_for_run(db: &mut postgres::Client, name: &str) {
+    wait_for(60, "the search never appeared", || {
+        db.query_opt("SELECT 1 FROM effnas_runs WHERE name = $1", &[&name])
+            .unwrap()
+    });
+}
+
+/// The trials of the search `name` as the database holds them: (id, state,
+/// attempts, result), by id.
+fn trial_rows(
+    db: &mut postgres::Client,
+    name: &str,
+) -> Vec<(i32, String, i32, Option<serde_json::Value>)> {
+    db.query(
+        "SELECT t.id, t.state, t.attempts, t.result FROM effnas_trials t
+         JOIN effnas_runs r ON r.id = t.run_id WHERE r.name = $1 ORDER BY t.id",
+        &[&name],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+    .collect()
+}
+
 /// A search in PostgreSQL with three processes (the one that starts it and two
 /// `search worker`s); one worker is killed with SIGKILL while it holds a trial. The
 /// budget is still finished, every trial exactly once, and the killed one retried.
@@ -42,48 +85,24 @@ fn a_shared_search_survives_a_killed_worker() {
     let name = format!("cli-shared-{}", std::process::id());
     let args = shared_search(&url, &name, "6", &["--heartbeat", "0.2", "--grace", "1"]);
     let starter = spawn_logged(&args, &dir.join("starter.log"));
-    let worker = |id: &str| {
-        let args = ["worker", "--store", &url, "--run", &name, "--name", id].map(String::from);
-        spawn_logged(&args, &dir.join(format!("{id}.log")))
-    };
     // On a fresh server the schema appears with the first process; make it now.
     let mut db = nas::store::postgres::connect(&url).unwrap();
-    let run_exists = |db: &mut postgres::Client| {
-        db.query_opt("SELECT 1 FROM effnas_runs WHERE name = $1", &[&name])
-            .unwrap()
-            .is_some()
-    };
-    let started = std::time::Instant::now();
-    while !run_exists(&mut db) {
-        assert!(
-            started.elapsed().as_secs() < 60,
-            "the search never appeared"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let mut doomed = worker("doomed");
-    let mut survivor = worker("survivor");
+    wait_for_run(&mut db, &name);
+    let mut doomed = spawn_worker(&url, &name, "doomed", &dir);
+    let mut survivor = spawn_worker(&url, &name, "survivor", &dir);
     // A coordinator too: it keeps proposals queued, the workers add their own.
     let args = ["coordinate", "--store", &url, "--run", &name].map(String::from);
     let mut coordinator = spawn_logged(&args, &dir.join("coordinator.log"));
     // Kill the doomed worker while it holds a trial.
-    let held = loop {
-        let row = db
-            .query_opt(
-                "SELECT t.id FROM effnas_trials t JOIN effnas_runs r ON r.id = t.run_id
-                 WHERE r.name = $1 AND t.worker = 'doomed' AND t.state = 'running'",
-                &[&name],
-            )
-            .unwrap();
-        if let Some(row) = row {
-            break row.get::<_, i32>(0);
-        }
-        assert!(
-            started.elapsed().as_secs() < 120,
-            "the doomed worker never claimed a trial"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let held = wait_for(120, "the doomed worker never claimed a trial", || {
+        db.query_opt(
+            "SELECT t.id FROM effnas_trials t JOIN effnas_runs r ON r.id = t.run_id
+             WHERE r.name = $1 AND t.worker = 'doomed' AND t.state = 'running'",
+            &[&name],
+        )
+        .unwrap()
+        .map(|row| row.get::<_, i32>(0))
+    });
     doomed.kill().unwrap(); // SIGKILL
     doomed.wait().unwrap();
     let log = |id: &str| std::fs::read_to_string(dir.join(format!("{id}.log"))).unwrap();
@@ -96,27 +115,16 @@ fn a_shared_search_survives_a_killed_worker() {
         log("coordinator")
     );
 
-    let rows = db
-        .query(
-            "SELECT t.id, t.state, t.attempts FROM effnas_trials t JOIN effnas_runs r ON r.id = t.run_id
-             WHERE r.name = $1 ORDER BY t.id",
-            &[&name],
-        )
-        .unwrap();
-    let ids: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    let rows = trial_rows(&mut db, &name);
+    let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
     assert_eq!(ids, (0..6).collect::<Vec<_>>());
-    for r in &rows {
-        let state: String = r.get(1);
+    for (_, state, _, _) in &rows {
         assert!(
             ["done", "failed", "skipped"].contains(&state.as_str()),
             "{state}"
         );
     }
-    let attempts: i32 = rows
-        .iter()
-        .find(|r| r.get::<_, i32>(0) == held)
-        .unwrap()
-        .get(2);
+    let attempts = rows.iter().find(|r| r.0 == held).unwrap().2;
     assert_eq!(attempts, 2, "the killed worker's trial is retried once");
 
     // Pulled into a run directory, it reports like any run.
@@ -251,36 +259,15 @@ fn two_workers_share_the_rungs_of_a_shared_search() {
     args[epochs + 1] = "2".into();
     let mut starter = spawn_logged(&args, &dir.join("starter.log"));
     let mut db = nas::store::postgres::connect(&url).unwrap();
-    let started = std::time::Instant::now();
-    while db
-        .query_opt("SELECT 1 FROM effnas_runs WHERE name = $1", &[&name])
-        .unwrap()
-        .is_none()
-    {
-        assert!(
-            started.elapsed().as_secs() < 60,
-            "the search never appeared"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let args = [
-        "worker", "--store", &url, "--run", &name, "--name", "second",
-    ]
-    .map(String::from);
-    let mut worker = spawn_logged(&args, &dir.join("second.log"));
+    wait_for_run(&mut db, &name);
+    let mut worker = spawn_worker(&url, &name, "second", &dir);
     let log = |id: &str| std::fs::read_to_string(dir.join(format!("{id}.log"))).unwrap();
     assert!(starter.wait().unwrap().success(), "{}", log("starter"));
     assert!(worker.wait().unwrap().success(), "{}", log("second"));
 
-    let trials: Vec<(i32, String, serde_json::Value)> = db
-        .query(
-            "SELECT t.id, t.state, t.result FROM effnas_trials t
-             JOIN effnas_runs r ON r.id = t.run_id WHERE r.name = $1 ORDER BY t.id",
-            &[&name],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
+    let trials: Vec<(i32, String, serde_json::Value)> = trial_rows(&mut db, &name)
+        .into_iter()
+        .map(|(id, state, _, result)| (id, state, result.unwrap_or_default()))
         .collect();
     assert_eq!(trials.len(), 6);
     let rungs = |result: &serde_json::Value| result["rungs"].as_array().unwrap().clone();
@@ -347,20 +334,14 @@ fn a_shared_search_survives_its_connections_being_cut() {
     let args = shared_search(&cut_url, &name, "4", &["--heartbeat", "0.2"]);
     let mut starter = spawn_logged(&args, &dir.join("starter.log"));
     let mut db = nas::store::postgres::connect(&url).unwrap();
-    let started = std::time::Instant::now();
-    let running = |db: &mut postgres::Client| {
+    wait_for(120, "no trial ever ran", || {
         db.query_opt(
             "SELECT 1 FROM effnas_trials t JOIN effnas_runs r ON r.id = t.run_id
              WHERE r.name = $1 AND t.state = 'running'",
             &[&name],
         )
         .unwrap()
-        .is_some()
-    };
-    while !running(&mut db) {
-        assert!(started.elapsed().as_secs() < 120, "no trial ever ran");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    });
     let mut cut = 0;
     for _ in 0..3 {
         cut += db
@@ -375,15 +356,9 @@ fn a_shared_search_survives_its_connections_being_cut() {
     assert!(cut >= 2, "the search's connections were cut ({cut})");
     let log = || std::fs::read_to_string(dir.join("starter.log")).unwrap();
     assert!(starter.wait().unwrap().success(), "{}", log());
-    let rows: Vec<(i32, String, i32)> = db
-        .query(
-            "SELECT t.id, t.state, t.attempts FROM effnas_trials t
-             JOIN effnas_runs r ON r.id = t.run_id WHERE r.name = $1 ORDER BY t.id",
-            &[&name],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
+    let rows: Vec<(i32, String, i32)> = trial_rows(&mut db, &name)
+        .into_iter()
+        .map(|(id, state, attempts, _)| (id, state, attempts))
         .collect();
     let expected: Vec<(i32, String, i32)> = (0..4).map(|id| (id, "done".into(), 1)).collect();
     assert_eq!(rows, expected, "{}", log());
