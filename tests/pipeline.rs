@@ -3,7 +3,7 @@
 //! every step agrees with the others.
 
 use effnas::space::spaces::builtin_space;
-use effnas::space::{ArchSpec, analyze, estimate_training_memory, family};
+use effnas::space::{ArchSpec, ChoiceSpace, analyze, estimate_training_memory, family};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 

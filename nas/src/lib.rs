@@ -19,6 +19,8 @@
 //! - [`proxy_check`]: how well a cheap proxy training ranks networks the way a long
 //!   training does;
 //! - [`reproduce`]: the paper's experiments (Tables 2 and 3, the search, the family);
+//! - [`tabular`]: the strategies on NAS-Bench-201's table, against a simulated
+//!   clock: a yardstick for them that costs seconds, not days;
 //! - [`error`]: what stops a search.
 
 pub mod config;
@@ -33,6 +35,7 @@ pub mod references;
 pub mod reproduce;
 pub mod store;
 pub mod strategy;
+pub mod tabular;
 pub mod worker;
 
 pub use config::{SearchConfig, Sharing};

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use rand::Rng;
 use records::{Proposal, Trial};
-use space::SearchSpace;
+use space::{ChoiceSpace, Choices, SearchSpace};
 use train::rng_for;
 
 use crate::strategy::{Observation, Strategy, StrategyKind};
@@ -71,7 +71,7 @@ impl Proposer {
     /// far (those of `finished` are added).
     pub fn new(
         kind: StrategyKind,
-        space: &SearchSpace,
+        space: &dyn ChoiceSpace,
         budget: usize,
         finished: &[Trial],
         proposed: impl IntoIterator<Item = String>,
@@ -89,8 +89,12 @@ impl Proposer {
     }
 
     /// Learns from a finished trial (once, when its first rung is recorded).
-    pub fn observe(&mut self, space: &SearchSpace, trial: &Trial) {
-        let observation = Observation::of(trial);
+    pub fn observe(&mut self, space: &dyn ChoiceSpace, trial: &Trial) {
+        self.learn(space, Observation::of(trial));
+    }
+
+    /// Learns from a finished evaluation that has no trial record (a tabular one).
+    pub fn learn(&mut self, space: &dyn ChoiceSpace, observation: Observation) {
         self.strategy.observe(space, &observation);
         self.history.push(observation);
     }
@@ -103,6 +107,24 @@ impl Proposer {
     /// The search's proposal number `id` (its `id`-th, from 0): a network not
     /// proposed before, or `None` when the picks keep landing on known ones.
     pub fn propose(&mut self, space: &SearchSpace, seed: u64, id: usize) -> Option<Proposal> {
+        let (choices, key) = self.propose_point(space, seed, id)?;
+        let spec = space.decode(&choices).ok()?;
+        Some(Proposal {
+            id,
+            spec,
+            key,
+            choices,
+        })
+    }
+
+    /// The search's proposal number `id` in any space: a point whose network was
+    /// not proposed before, and its key.
+    pub fn propose_point(
+        &mut self,
+        space: &dyn ChoiceSpace,
+        seed: u64,
+        id: usize,
+    ) -> Option<(Choices, String)> {
         let mut rng = rng_for(&[seed, id as u64, PROPOSAL]);
         for attempt in 0..MAX_DUPLICATE_PROPOSALS {
             let choices = if attempt < MAX_DUPLICATE_PROPOSALS / 2 {
@@ -110,17 +132,11 @@ impl Proposer {
             } else {
                 space.sample(&mut rng)
             };
-            let Ok(spec) = space.decode(&choices) else {
+            let Some(key) = space.key(&choices) else {
                 continue;
             };
-            let key = spec.canonical_key();
             if self.proposed.insert(key.clone()) {
-                return Some(Proposal {
-                    id,
-                    spec,
-                    key,
-                    choices,
-                });
+                return Some((choices, key));
             }
         }
         None

@@ -14,7 +14,7 @@ use models::ops::OpSet;
 use rand::Rng;
 use records::{CheckedNetwork, ProxyCheckDir, RecordsError, SettingRun, TrialStatus};
 use serde::{Deserialize, Serialize};
-use space::{ArchSpec, SearchSpace, SmallImages, analyze};
+use space::{ArchSpec, ChoiceSpace, SearchSpace, SmallImages, analyze};
 use train::config::{PROXY_BATCH, PROXY_EPOCHS, PROXY_SIZE, PROXY_STRIDES};
 use train::{DataError, Outcome, Splits, TrainConfig, Trainer, rng_for};
 

@@ -9,8 +9,8 @@ use nas::{EvaluatorConfig, Reward, SearchConfig, Timing, run_search};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use records::{Trial, TrialStatus};
-use space::SearchSpace;
 use space::spaces::builtin_space;
+use space::{ChoiceSpace, SearchSpace};
 use train::data::{Splits, embedded_fashion_mnist};
 use train::{LrDecay, OptimizerKind, Progressive, TrainConfig};
 

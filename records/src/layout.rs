@@ -8,6 +8,7 @@
 //! reproduction/    reproduction.json, throughput.jsonl, fused.jsonl, search/,
 //!                  family.json, networks/
 //! proxy check/     proxy-check.json, networks.jsonl, trainings.jsonl
+//! strategy bench/  strategies.json
 //! ```
 //!
 //! Every kind gets a `report/` folder when reported.
@@ -21,6 +22,7 @@ use space::FamilyMember;
 use crate::error::RecordsError;
 use crate::metrics::MetricLine;
 use crate::proxy_check::{CheckedNetwork, SettingRun};
+use crate::strategy_bench::StrategyBench;
 use crate::throughput::ThroughputRecord;
 use crate::trial::Trial;
 use crate::{atomic, jsonl};
@@ -52,6 +54,12 @@ pub struct ProxyCheckDir {
     pub root: PathBuf,
 }
 
+/// A comparison of strategies on a tabular benchmark (`search bench-strategies`).
+#[derive(Clone, Debug)]
+pub struct StrategyBenchDir {
+    pub root: PathBuf,
+}
+
 /// Which kind of run a directory holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunKind {
@@ -59,18 +67,22 @@ pub enum RunKind {
     Train,
     Reproduction,
     ProxyCheck,
+    StrategyBench,
 }
 
 impl RunKind {
     /// The kind of run in `dir`, if it holds one: a reproduction plan marks a
-    /// reproduction, a proxy-check plan a proxy check, trials (or a search's
-    /// settings) a search, metrics a training run.
+    /// reproduction, a proxy-check plan a proxy check, a strategy comparison's
+    /// results a strategy bench, trials (or a search's settings) a search,
+    /// metrics a training run.
     pub fn of(dir: &Path) -> Option<RunKind> {
         let search = SearchDir::new(dir);
         if ReproductionDir::new(dir).plan().exists() {
             Some(RunKind::Reproduction)
         } else if ProxyCheckDir::new(dir).plan().exists() {
             Some(RunKind::ProxyCheck)
+        } else if StrategyBenchDir::new(dir).results_path().exists() {
+            Some(RunKind::StrategyBench)
         } else if search.trials_path().exists() || search.has_search_config() {
             Some(RunKind::Search)
         } else if TrainDir::new(dir).metrics_path().exists() {
@@ -360,5 +372,26 @@ impl ProxyCheckDir {
     pub fn repair(&self) -> Result<(), RecordsError> {
         jsonl::repair(&self.networks_path())?;
         jsonl::repair(&self.trainings_path())
+    }
+}
+
+impl StrategyBenchDir {
+    pub fn new(root: &Path) -> StrategyBenchDir {
+        StrategyBenchDir {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// The [`StrategyBench`]; its presence marks a strategy comparison.
+    pub fn results_path(&self) -> PathBuf {
+        self.root.join("strategies.json")
+    }
+
+    pub fn results(&self) -> Result<Option<StrategyBench>, RecordsError> {
+        atomic::read_json(&self.results_path())
+    }
+
+    pub fn save(&self, results: &StrategyBench) -> Result<(), RecordsError> {
+        atomic::write_json_atomically(&self.results_path(), results)
     }
 }

@@ -8,7 +8,8 @@
 //! them, [`stages`] compares two networks stage by stage, [`ranks`] and
 //! [`proxy_report`] say how well a proxy ranks networks against its target (a
 //! proxy check, `proxy-check.json`), and [`report`] writes it all, as HTML and
-//! Markdown, beside the run.
+//! Markdown, beside the run. A comparison of strategies on a tabular benchmark
+//! (`strategies.json`) is reported the same way.
 
 pub mod cells;
 pub mod document;
@@ -25,10 +26,11 @@ mod reproduction_report;
 pub mod run;
 mod search_report;
 pub mod stages;
+mod strategy_report;
 pub mod table;
 mod train_report;
 
 pub use error::ReportError;
 pub use pareto::{Goal, front, non_dominated_ranks};
 pub use report::{Report, write_report};
-pub use run::{ProxyCheckRun, ReproductionRun, Run, SearchRun, TrainRun};
+pub use run::{ProxyCheckRun, ReproductionRun, Run, SearchRun, StrategyBenchRun, TrainRun};

@@ -8,6 +8,7 @@ use crate::proxy_report::proxy_check_document;
 use crate::reproduction_report::reproduction_document;
 use crate::run::Run;
 use crate::search_report::search_document;
+use crate::strategy_report::strategy_bench_document;
 use crate::train_report::train_document;
 use crate::{ReportError, html, markdown};
 
@@ -33,6 +34,7 @@ pub fn write_report(run_dir: &Path) -> Result<Report, ReportError> {
         Run::Train(r) => train_document(r, &dir, &mut files)?,
         Run::Reproduction(r) => reproduction_document(r, &dir, &mut files)?,
         Run::ProxyCheck(r) => proxy_check_document(r, &dir, &mut files)?,
+        Run::StrategyBench(r) => strategy_bench_document(r, &dir, &mut files)?,
     };
     let html_path = dir.join("index.html");
     fs::write(&html_path, html::render(&doc)).map_err(|e| ReportError::write(&html_path, e))?;

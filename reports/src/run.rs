@@ -1,5 +1,5 @@
-//! A run directory as a report sees it: a search, a training run or a reproduction
-//! of the paper (`records::layout` says which files each holds), read through the
+//! A run directory as a report sees it: a search, a training run, a reproduction
+//! of the paper, a proxy check or a comparison of strategies (`records::layout` says which files each holds), read through the
 //! record types of `records`, so a report can be made from any run, old or new, on any
 //! machine. A torn last line (a process killed while appending) is ignored; a bad
 //! line elsewhere is an error naming the file and line.
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use records::layout::RunKind;
 use records::{
     CheckedNetwork, EpochRecord, MetricLine, ProxyCheckDir, RecordsError, ReproductionDir,
-    SearchDir, SettingRun, ThroughputRecord, TrainDir, Trial,
+    SearchDir, SettingRun, StrategyBench, StrategyBenchDir, ThroughputRecord, TrainDir, Trial,
 };
 use serde_json::Value;
 use space::{ArchSpec, FamilyMember};
@@ -57,11 +57,18 @@ pub struct ProxyCheckRun {
     pub trainings: Vec<SettingRun>,
 }
 
+/// A `search bench-strategies` directory: the strategies' runs on a table.
+pub struct StrategyBenchRun {
+    pub dir: PathBuf,
+    pub results: StrategyBench,
+}
+
 pub enum Run {
     Search(SearchRun),
     Train(TrainRun),
     Reproduction(ReproductionRun),
     ProxyCheck(ProxyCheckRun),
+    StrategyBench(StrategyBenchRun),
 }
 
 impl From<RecordsError> for ReportError {
@@ -87,6 +94,7 @@ impl Run {
             Some(RunKind::Search) => SearchRun::load(dir).map(Run::Search),
             Some(RunKind::Train) => TrainRun::load(dir).map(Run::Train),
             Some(RunKind::ProxyCheck) => ProxyCheckRun::load(dir).map(Run::ProxyCheck),
+            Some(RunKind::StrategyBench) => StrategyBenchRun::load(dir).map(Run::StrategyBench),
             None => Err(ReportError::NotARun(dir.to_path_buf())),
         }
     }
@@ -97,6 +105,7 @@ impl Run {
             Run::Train(r) => &r.dir,
             Run::Reproduction(r) => &r.dir,
             Run::ProxyCheck(r) => &r.dir,
+            Run::StrategyBench(r) => &r.dir,
         }
     }
 }
@@ -168,6 +177,19 @@ impl ReproductionRun {
                 None
             },
             family: reproduction.family()?,
+        })
+    }
+}
+
+impl StrategyBenchRun {
+    pub fn load(dir: &Path) -> Result<StrategyBenchRun, ReportError> {
+        let bench = StrategyBenchDir::new(dir);
+        let results = bench
+            .results()?
+            .ok_or_else(|| ReportError::read(bench.results_path(), "no such file"))?;
+        Ok(StrategyBenchRun {
+            dir: dir.to_path_buf(),
+            results,
         })
     }
 }

@@ -11,8 +11,8 @@ mod inputs;
 mod table;
 
 use commands::{
-    arch, bench_op, bench_step, check_ops, coordinate, export, proxy_check, pull, report_cmd,
-    reproduce, scale, search_cmd, space_cmd, train, worker,
+    arch, bench_op, bench_step, bench_strategies, check_ops, coordinate, export, proxy_check, pull,
+    report_cmd, reproduce, scale, search_cmd, space_cmd, train, worker,
 };
 
 /// Training-aware neural architecture search for EfficientNetV2-style networks.
@@ -39,6 +39,11 @@ enum Command {
     Arch(arch::ArchCommand),
     /// Time full training steps (forward, loss, backward, RMSProp update) of a network.
     BenchStep(bench_step::BenchStepArgs),
+    /// Compare the search strategies on NAS-Bench-201's table (15,625 cells trained in
+    /// advance) against a simulated clock: many seeds each, in seconds. Reports the
+    /// accuracy of the cell each search returns over simulated time, regret,
+    /// hypervolume, and how the reward's exponents move the table's best cell.
+    BenchStrategies(bench_strategies::BenchStrategiesArgs),
     /// Time one operation forward and backward (the flags of `timm_step.py --op`).
     BenchOp(bench_op::BenchOpArgs),
     /// Check our operations on a device (a GPU) against the CPU: convolutions forward
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         Some(Command::Arch(command)) => arch::run(command),
         Some(Command::BenchStep(args)) => bench_step::run(args),
         Some(Command::BenchOp(args)) => bench_op::run(args),
+        Some(Command::BenchStrategies(args)) => bench_strategies::run(args),
         Some(Command::CheckOps(args)) => check_ops::run(args),
         Some(Command::Coordinate(args)) => coordinate::run(args),
         Some(Command::Export(args)) => export::run(args),

@@ -4,11 +4,11 @@
 //! sample, mutate and learn over; [`SearchSpace::decode`] turns it into an
 //! [`ArchSpec`].
 
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::arch::ArchSpec;
 use crate::block::{BlockKind, StageSpec};
+use crate::choice_space::ChoiceSpace;
 use crate::error::SpaceError;
 use crate::rounding::{Rounding, round_filters};
 use crate::validate::{MAX_CHANNELS, MAX_REPEATS, SUPPORTED_KERNELS, SUPPORTED_STRIDES};
@@ -217,61 +217,11 @@ impl SearchSpace {
         self.stages.len() * STAGE_DIMENSIONS.len()
     }
 
-    /// Number of options of every dimension, in [`Choices`] order.
-    pub fn options(&self) -> Vec<usize> {
-        self.stages.iter().flat_map(|s| s.options()).collect()
-    }
-
     /// How many choice vectors the space holds (saturating at `u128::MAX`).
     pub fn cardinality(&self) -> u128 {
         self.options()
             .iter()
             .fold(1u128, |acc, &n| acc.saturating_mul(n as u128))
-    }
-
-    /// A uniformly random point.
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Choices {
-        Choices(
-            self.options()
-                .iter()
-                .map(|&n| rng.random_range(0..n))
-                .collect(),
-        )
-    }
-
-    /// Dimensions whose value changes the decoded network: a stage with 0 repeats
-    /// has only its layer count active.
-    pub fn active_dimensions(&self, choices: &Choices) -> Vec<usize> {
-        let per = STAGE_DIMENSIONS.len();
-        let options = self.options();
-        (0..self.dimensions())
-            .filter(|&d| {
-                let stage = d / per;
-                let chosen = choices
-                    .0
-                    .get(stage_dim(stage, REPEATS_DIM))
-                    .copied()
-                    .unwrap_or(0);
-                let removed = self.stages[stage].repeats[0] + chosen == 0;
-                options[d] > 1 && (!removed || d % per == REPEATS_DIM)
-            })
-            .collect()
-    }
-
-    /// Changes exactly one active choice to a different option, so the network
-    /// changes. Returns the input unchanged only when nothing can change.
-    pub fn mutate<R: Rng + ?Sized>(&self, choices: &Choices, rng: &mut R) -> Choices {
-        let active = self.active_dimensions(choices);
-        let mut mutated = choices.clone();
-        if active.is_empty() {
-            return mutated;
-        }
-        let d = active[rng.random_range(0..active.len())];
-        let n = self.options()[d];
-        // Draw among the n - 1 other options.
-        let pick = rng.random_range(0..n - 1);
-        mutated.0[d] = if pick >= choices.0[d] { pick + 1 } else { pick };
-        mutated
     }
 
     /// The network a point stands for.
@@ -342,12 +292,6 @@ impl SearchSpace {
         Ok(spec)
     }
 
-    /// The key that identifies the decoded network, for de-duplication: points that
-    /// differ only in inactive choices share it.
-    pub fn key(&self, choices: &Choices) -> Result<String, SpaceError> {
-        Ok(self.decode(choices)?.canonical_key())
-    }
-
     /// The point that decodes to `spec`, with inactive choices at 0; an error when
     /// `spec` is not in this space.
     pub fn encode(&self, spec: &ArchSpec) -> Result<Choices, SpaceError> {
@@ -407,6 +351,36 @@ impl SearchSpace {
             out.truncate(mark);
         }
         false
+    }
+}
+
+impl ChoiceSpace for SearchSpace {
+    /// Number of options of every dimension, in [`Choices`] order.
+    fn options(&self) -> Vec<usize> {
+        self.stages.iter().flat_map(|s| s.options()).collect()
+    }
+
+    fn key(&self, choices: &Choices) -> Option<String> {
+        self.decode(choices).ok().map(|spec| spec.canonical_key())
+    }
+
+    /// Dimensions whose value changes the decoded network: a stage with 0 repeats
+    /// has only its layer count active.
+    fn active_dimensions(&self, choices: &Choices) -> Vec<usize> {
+        let per = STAGE_DIMENSIONS.len();
+        let options = self.options();
+        (0..self.dimensions())
+            .filter(|&d| {
+                let stage = d / per;
+                let chosen = choices
+                    .0
+                    .get(stage_dim(stage, REPEATS_DIM))
+                    .copied()
+                    .unwrap_or(0);
+                let removed = self.stages[stage].repeats[0] + chosen == 0;
+                options[d] > 1 && (!removed || d % per == REPEATS_DIM)
+            })
+            .collect()
     }
 }
 

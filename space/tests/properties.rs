@@ -5,7 +5,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use space::spaces::{SPACE_NAMES, builtin_space};
 use space::{
-    ArchSpec, BlockKind, Choices, SearchSpace, StageChoices, StageSpec, analyze,
+    ArchSpec, BlockKind, ChoiceSpace, Choices, SearchSpace, StageChoices, StageSpec, analyze,
     estimate_training_memory, format_block, format_blocks, parse_block, parse_blocks, preset,
 };
 

@@ -5,7 +5,7 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use space::spaces::builtin_space;
-use space::{ArchSpec, PRESET_NAMES, SmallImages, preset};
+use space::{ArchSpec, ChoiceSpace, PRESET_NAMES, SmallImages, preset};
 
 /// The adapted copy of `spec` at `size` must keep 2×2 maps, be trainable at that
 /// size, and differ from `spec` only in strides, each lowered to 1.

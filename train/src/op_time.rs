@@ -9,7 +9,7 @@ use models::ops::OpSet;
 use models::params::ParamStore;
 use serde::Serialize;
 
-use crate::step_time::percentile;
+use records::stats::percentile;
 
 /// The operations `timm_step.py --op` knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]

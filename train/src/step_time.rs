@@ -8,6 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::loss::cross_entropy;
 use models::ops::OpSet;
 use models::{EfficientNet, Optimizer, RmsProp, RmsPropConfig};
+use records::stats::percentile;
 use serde::Serialize;
 use space::ArchSpec;
 
@@ -135,36 +136,10 @@ pub struct StepEvent {
     pub loss: f32,
 }
 
-/// Linear interpolation between order statistics (`q` in [0, 1]).
-pub fn percentile(values: &[f64], q: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let position = q * (sorted.len() - 1) as f64;
-    let (low, high) = (position.floor() as usize, position.ceil() as usize);
-    sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
-}
-
 /// A `kB` field of `/proc/self/status` in bytes (`VmHWM` is the peak resident set).
 fn memory_status(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_interpolate() {
-        assert_eq!(percentile(&[3.0, 1.0, 2.0], 0.5), 2.0);
-        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 0.5), 2.5);
-        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.25), 2.0);
-        assert_eq!(percentile(&[7.0], 0.75), 7.0);
-        assert!(percentile(&[], 0.5).is_nan());
-    }
 }

@@ -6,7 +6,7 @@
 
 use rand::Rng;
 use rand::rngs::StdRng;
-use space::{Choices, SearchSpace};
+use space::{ChoiceSpace, Choices};
 
 use super::{Observation, Strategy};
 use crate::halving::Ranking;
@@ -46,7 +46,7 @@ impl RegularizedEvolution {
 impl Strategy for RegularizedEvolution {
     fn propose(
         &mut self,
-        space: &SearchSpace,
+        space: &dyn ChoiceSpace,
         history: &[Observation],
         rng: &mut StdRng,
     ) -> Choices {
@@ -63,7 +63,7 @@ impl Strategy for RegularizedEvolution {
         space.mutate(&population[winner].choices, rng)
     }
 
-    fn observe(&mut self, _: &SearchSpace, _: &Observation) {}
+    fn observe(&mut self, _: &dyn ChoiceSpace, _: &Observation) {}
 }
 
 #[cfg(test)]

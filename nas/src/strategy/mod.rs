@@ -13,7 +13,7 @@ pub use reinforce::Reinforce;
 use rand::rngs::StdRng;
 use records::Trial;
 use serde::{Deserialize, Serialize};
-use space::{Choices, SearchSpace};
+use space::{ChoiceSpace, Choices};
 
 use crate::halving::Ranking;
 
@@ -49,12 +49,12 @@ pub trait Strategy {
     /// The next point to evaluate.
     fn propose(
         &mut self,
-        space: &SearchSpace,
+        space: &dyn ChoiceSpace,
         history: &[Observation],
         rng: &mut StdRng,
     ) -> Choices;
     /// Learns from a finished trial (called in trial order, also when replaying).
-    fn observe(&mut self, space: &SearchSpace, observation: &Observation);
+    fn observe(&mut self, space: &dyn ChoiceSpace, observation: &Observation);
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -76,7 +76,7 @@ impl StrategyKind {
     /// and tournament follow the budget — population min(16, budget/2), at least 2;
     /// tournament a quarter of it, at least 2 — so a small search still evolves
     /// rather than sampling at random throughout.
-    pub fn build(self, space: &SearchSpace, budget: usize) -> Box<dyn Strategy + Send> {
+    pub fn build(self, space: &dyn ChoiceSpace, budget: usize) -> Box<dyn Strategy + Send> {
         let (population, sample) = evolution_sizes(budget);
         match self {
             StrategyKind::Random => Box::new(RandomSearch),

@@ -7,7 +7,7 @@
 
 use rand::Rng;
 use rand::rngs::StdRng;
-use space::{Choices, SearchSpace};
+use space::{ChoiceSpace, Choices};
 
 use super::{Observation, Strategy};
 
@@ -20,7 +20,7 @@ pub struct Reinforce {
 }
 
 impl Reinforce {
-    pub fn new(space: &SearchSpace, learning_rate: f64, baseline_decay: f64) -> Reinforce {
+    pub fn new(space: &dyn ChoiceSpace, learning_rate: f64, baseline_decay: f64) -> Reinforce {
         Reinforce {
             logits: space.options().iter().map(|&n| vec![0.0; n]).collect(),
             learning_rate,
@@ -53,7 +53,7 @@ impl Reinforce {
 }
 
 impl Strategy for Reinforce {
-    fn propose(&mut self, _: &SearchSpace, _: &[Observation], rng: &mut StdRng) -> Choices {
+    fn propose(&mut self, _: &dyn ChoiceSpace, _: &[Observation], rng: &mut StdRng) -> Choices {
         Choices(
             self.logits
                 .iter()
@@ -71,7 +71,7 @@ impl Strategy for Reinforce {
         )
     }
 
-    fn observe(&mut self, _: &SearchSpace, o: &Observation) {
+    fn observe(&mut self, _: &dyn ChoiceSpace, o: &Observation) {
         let Some(reward) = o.reward else { return };
         let (mean, var) = *self.baseline.get_or_insert((reward, 0.0));
         let advantage = if var > 0.0 {

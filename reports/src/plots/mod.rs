@@ -6,6 +6,7 @@ mod hypervolume;
 mod layout;
 mod progress;
 mod scatter;
+mod strategies;
 mod tradeoff;
 
 pub use curves::TrainingCurves;
@@ -13,6 +14,7 @@ pub use hypervolume::{HypervolumeProgress, hypervolume_so_far};
 pub use layout::StageLayout;
 pub use progress::SearchProgress;
 pub use scatter::{ProxyScatter, ScatterPoint};
+pub use strategies::{RewardSensitivity, StrategyCurves, sensitivity_series, strategy_curve};
 pub use tradeoff::TradeOff;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 pub mod arch;
 pub mod bench_op;
 pub mod bench_step;
+pub mod bench_strategies;
 pub mod check_ops;
 pub mod coordinate;
 pub mod export;

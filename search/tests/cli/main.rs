@@ -9,3 +9,4 @@ mod proxy_checking;
 mod reproducing;
 mod searching;
 mod sharing;
+mod strategies;
