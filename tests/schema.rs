@@ -6,13 +6,16 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use effnas::models::ops::OpSet;
+use effnas::nas::StrategyKind;
 use effnas::nas::reproduce::miniature::miniature;
 use effnas::nas::reproduce::{Progress, ThroughputPlan, run_throughput};
 use effnas::nas::store::{RunDirStore, TrialStore};
+use effnas::nas::tabular::{BenchConfig, Dataset, Nb201Table, bench_strategies};
+use effnas::records::StrategyBenchDir;
 use effnas::records::{
     MetricLine, PointStatus, Proposal, ReproductionDir, StepStats, TrainDir, Trial, TrialStatus,
 };
-use effnas::reports::{ReproductionRun, SearchRun, TrainRun};
+use effnas::reports::{ReproductionRun, Run, SearchRun, StrategyBenchRun, TrainRun};
 use effnas::space::{ArchSpec, Choices, preset};
 use effnas::train::data::embedded_fashion_mnist;
 use effnas::train::{Event, Progressive, TrainConfig, Trainer};
@@ -168,5 +171,28 @@ fn throughput_points_fused_variants_and_families_read_back() {
     assert_eq!(run.fused, [variant]);
     assert_eq!(run.family, family);
     assert!(run.search.is_none());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_strategy_comparison_reads_back_as_the_bench_wrote_it() {
+    let dir = scratch("strategies");
+    let table = Nb201Table::load(Dataset::Cifar100).unwrap();
+    let config = BenchConfig {
+        strategies: vec![StrategyKind::Random, StrategyKind::Reinforce],
+        seeds: 2,
+        seed: 5,
+        budget_s: 50_000.0,
+        w: -0.07,
+        v: 0.0,
+        grid_points: 5,
+    };
+    let written = bench_strategies(&table, &config, &|| {});
+    StrategyBenchDir::new(&dir).save(&written).unwrap();
+    assert!(matches!(Run::load(&dir).unwrap(), Run::StrategyBench(_)));
+    let run = StrategyBenchRun::load(&dir).unwrap();
+    assert_eq!(run.results, written);
+    assert_eq!(run.results.grid_s.len(), 5);
+    assert_eq!(run.results.strategies[1].runs.len(), 2);
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -54,11 +54,12 @@ pub struct StrategyRun {
     pub seed: u64,
     /// Cells evaluated before the budget ran out.
     pub evaluations: usize,
-    /// The cell the search returns: the highest reward it observed.
-    pub found: FoundCell,
+    /// The cell the search returns: the highest reward it observed (`None`
+    /// when not even its first evaluation fitted the budget).
+    pub found: Option<FoundCell>,
     /// The optimum's reward minus the found cell's (both by mean accuracy), in
     /// points (×100): with w = v = 0 it is accuracy percentage points.
-    pub regret: f64,
+    pub regret: Option<f64>,
     /// The hypervolume of the evaluated cells (mean accuracy, training time,
     /// parameters) as a share of the whole table's.
     pub hypervolume: f64,
@@ -80,8 +81,8 @@ pub struct SensitivityPoint {
 }
 
 impl StrategyRuns {
-    /// A statistic of every run, in run order.
-    pub fn each(&self, of: impl Fn(&StrategyRun) -> f64) -> Vec<f64> {
-        self.runs.iter().map(of).collect()
+    /// A statistic of every run that has it, in run order.
+    pub fn each(&self, of: impl Fn(&StrategyRun) -> Option<f64>) -> Vec<f64> {
+        self.runs.iter().filter_map(of).collect()
     }
 }

@@ -116,17 +116,17 @@ pub(crate) fn strategy_bench_document(
 }
 
 fn result_row(b: &StrategyBench, s: &StrategyRuns) -> Vec<String> {
-    let accuracy = s.each(|r| r.found.accuracy);
+    let accuracy = s.each(|r| r.found.as_ref().map(|f| f.accuracy));
     let regret = s.each(|r| r.regret);
     let optimum = s
         .runs
         .iter()
-        .filter(|r| r.found.cell == b.optimum.cell)
+        .filter(|r| r.found.as_ref().is_some_and(|f| f.cell == b.optimum.cell))
         .count();
     vec![
         s.strategy.clone(),
         s.runs.len().to_string(),
-        format!("{:.1}", mean(&s.each(|r| r.evaluations as f64))),
+        format!("{:.1}", mean(&s.each(|r| Some(r.evaluations as f64)))),
         format!("{:.2} ± {:.2}%", mean(&accuracy), std_dev(&accuracy)),
         format!(
             "{:.2}–{:.2}%",
@@ -135,7 +135,7 @@ fn result_row(b: &StrategyBench, s: &StrategyRuns) -> Vec<String> {
         ),
         format!("{:.2} / {:.2}", mean(&regret), percentile(&regret, 0.5)),
         format!("{}/{}", optimum, s.runs.len()),
-        format!("{:.1}%", 100.0 * mean(&s.each(|r| r.hypervolume))),
+        format!("{:.1}%", 100.0 * mean(&s.each(|r| Some(r.hypervolume)))),
     ]
 }
 

@@ -59,9 +59,15 @@ pub fn run(args: BenchStrategiesArgs) -> Result<(), Failure> {
     let budget_s = args
         .budget_s
         .unwrap_or_else(|| args.dataset.default_budget_s());
-    if budget_s <= 0.0 {
+    let table = Nb201Table::load(args.dataset).map_err(Failure::runtime)?;
+    let cheapest = table
+        .cells()
+        .map(|(_, r)| r.train_time_s)
+        .fold(f64::INFINITY, f64::min);
+    if budget_s < cheapest {
         return Err(Failure::bad_input(format!(
-            "--budget-s {budget_s}: a search needs a positive budget"
+            "--budget-s {budget_s}: no cell of {} trains within it (the cheapest takes {cheapest:.0} s)",
+            args.dataset.name()
         )));
     }
     if args.strategies.is_empty() {
@@ -69,7 +75,6 @@ pub fn run(args: BenchStrategiesArgs) -> Result<(), Failure> {
     }
     let out = args.out.unwrap_or_else(|| default_out("strategies"));
     refuse_used_out(&out, "strategy comparison")?;
-    let table = Nb201Table::load(args.dataset).map_err(Failure::runtime)?;
     let config = BenchConfig {
         strategies: args.strategies,
         seeds: args.seeds as usize,
@@ -99,10 +104,10 @@ pub fn run(args: BenchStrategiesArgs) -> Result<(), Failure> {
             serde_json::json!({
                 "strategy": s.strategy,
                 "runs": s.runs.len(),
-                "evaluations": mean(&s.each(|r| r.evaluations as f64)),
-                "accuracy": mean(&s.each(|r| r.found.accuracy)),
+                "evaluations": mean(&s.each(|r| Some(r.evaluations as f64))),
+                "accuracy": mean(&s.each(|r| r.found.as_ref().map(|f| f.accuracy))),
                 "regret": mean(&s.each(|r| r.regret)),
-                "hypervolume": mean(&s.each(|r| r.hypervolume)),
+                "hypervolume": mean(&s.each(|r| Some(r.hypervolume))),
             })
         })
         .collect();
