@@ -33,13 +33,14 @@ pub struct BenchStrategiesArgs {
     /// Searches per strategy; search r is seeded --seed + r, the same for every strategy.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     seeds: u64,
+    /// The first search's seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Simulated seconds of the table's 200-epoch training times per search
+    /// Simulated seconds (of the table's 200-epoch training times) per search
     /// [default: 200,000 for cifar10, 400,000 for cifar100, 1,200,000 for
     /// imagenet16-120: the NAS-Bench-201 paper's budget, about 110 cells on each].
     #[arg(long, value_name = "S", value_parser = finite)]
-    budget_s: Option<f64>,
+    time_budget: Option<f64>,
     /// Reward exponent of training time (0: accuracy alone, as the published
     /// comparisons search).
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true, value_parser = finite)]
@@ -57,7 +58,7 @@ pub struct BenchStrategiesArgs {
 
 pub fn run(args: BenchStrategiesArgs) -> Result<(), Failure> {
     let budget_s = args
-        .budget_s
+        .time_budget
         .unwrap_or_else(|| args.dataset.default_budget_s());
     let table = Nb201Table::load(args.dataset).map_err(Failure::runtime)?;
     let cheapest = table
@@ -66,7 +67,7 @@ pub fn run(args: BenchStrategiesArgs) -> Result<(), Failure> {
         .fold(f64::INFINITY, f64::min);
     if budget_s < cheapest {
         return Err(Failure::bad_input(format!(
-            "--budget-s {budget_s}: no cell of {} trains within it (the cheapest takes {cheapest:.0} s)",
+            "--time-budget {budget_s}: no cell of {} trains within it (the cheapest takes {cheapest:.0} s)",
             args.dataset.name()
         )));
     }

@@ -107,7 +107,7 @@ fn a_budget_most_searches_cannot_start_in_still_reports() {
     // The cheapest cell trains in 542 s: most first proposals do not fit 600 s.
     let result = json(&search(&[
         "bench-strategies",
-        "--budget-s",
+        "--time-budget",
         "600",
         "--seeds",
         "5",
@@ -134,10 +134,10 @@ fn bad_comparisons_are_refused_before_anything_is_written() {
     let d = dir.to_str().unwrap();
     for (flags, needle) in [
         (
-            vec!["--budget-s", "0"],
+            vec!["--time-budget", "0"],
             "no cell of cifar10 trains within it",
         ),
-        (vec!["--budget-s", "nan"], "not a finite number"),
+        (vec!["--time-budget", "nan"], "not a finite number"),
         (
             vec!["--strategies", "annealing"],
             "invalid value 'annealing'",
