@@ -53,7 +53,8 @@ enum Command {
     /// Keep a search shared through PostgreSQL supplied with proposals (needed by
     /// `--strategy reinforce`; optional for the others, whose workers propose).
     Coordinate(coordinate::CoordinateArgs),
-    /// Write a search trial's architecture as a spec file.
+    /// Write a search trial's architecture (or a preset's) as a spec file, or as a Python
+    /// file that builds it with timm (`--format timm`).
     Export(export::ExportArgs),
     /// Write the HTML and Markdown report of a search, training run, reproduction or
     /// proxy check (plots, Pareto fronts, tables as CSV and Parquet) to <RUN>/report/.

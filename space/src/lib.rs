@@ -26,6 +26,7 @@ pub mod search_space;
 pub mod small_images;
 pub mod spaces;
 mod stage_json;
+pub mod timm;
 pub mod validate;
 
 pub use analytics::{Analysis, PartCost, analyze};

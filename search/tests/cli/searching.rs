@@ -86,6 +86,14 @@ fn a_killed_search_resumes_with_nothing_lost_or_evaluated_twice() {
         &search(&["export", out.to_str().unwrap(), "99"]),
         "no trial #99",
     );
+    // As timm builds it: a Python file with the same blocks.
+    let timm = search(&["export", out.to_str().unwrap(), "best", "--format", "timm"]);
+    assert!(timm.status.success(), "{}", stderr(&timm));
+    assert!(stdout(&timm).contains("ARCH_DEF = [") && stdout(&timm).contains("def build("));
+    bad_input(
+        &search(&["export", out.to_str().unwrap(), "best", "--format", "onnx"]),
+        "invalid value 'onnx'",
+    );
     // Starting over in the same directory would lose it: refused.
     bad_input(
         &search(&args.iter().map(String::as_str).collect::<Vec<_>>()),
@@ -243,5 +251,21 @@ fn a_search_in_rungs_promotes_the_best_and_reports_what_it_saved() {
         .collect();
     // Three candidates (one risen) and the reference network, trained through both.
     assert_eq!(reached.iter().filter(|r| **r == "2").count(), 2, "{csv}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_trial_without_a_result_is_not_exported() {
+    let dir = scratch("export-infeasible");
+    let out = dir.join("run");
+    let mut args = tiny_search(&out, "1");
+    args.extend(["--max-params".to_string(), "1".to_string()]);
+    let run = search(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(run.status.success(), "{}", stderr(&run));
+    for format in ["spec", "timm"] {
+        let export = search(&["export", out.to_str().unwrap(), "0", "--format", format]);
+        bad_input(&export, "trial #0 infeasible");
+        assert!(stdout(&export).is_empty());
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }
