@@ -96,6 +96,7 @@ fn epochs_read_back_as_the_trainer_wrote_them() {
         ops: OpSet::Fast,
         run: Some(&run_dir),
         resume: false,
+        init_from: None,
     };
     let mut seen = Vec::new();
     trainer

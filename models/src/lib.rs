@@ -1,5 +1,6 @@
 //! Candle networks built from `space` specs: the layers, the network, how its
-//! parameters are created and saved, and the optimizers that train them.
+//! parameters are created and saved (also under timm's names, [`timm`]), and the
+//! optimizers that train them.
 //!
 //! A network is built from the same layer plan the analytics count
 //! ([`space::BlockSpec::layers`]), so its parameter count equals the analytic one
@@ -16,6 +17,7 @@ pub mod ops;
 pub mod optim;
 pub mod params;
 pub mod runtime;
+pub mod timm;
 
 pub use checkpoint::{load_checkpoint, load_weights, save_checkpoint};
 pub use device::{open_for_workers, parse_device};
@@ -23,3 +25,4 @@ pub use error::ModelError;
 pub use network::EfficientNet;
 pub use optim::{AdamW, AdamWConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig};
 pub use params::{ParamStore, Role};
+pub use timm::{load_timm_weights, save_timm_weights};

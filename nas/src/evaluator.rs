@@ -233,6 +233,7 @@ impl Evaluator<'_> {
             ops: self.ops,
             run: run.as_ref(),
             resume: true,
+            init_from: None,
         };
         let mut epochs: Vec<EpochRecord> = Vec::new();
         let report = guarded(|| {

@@ -475,6 +475,7 @@ fn train_one(
         ops,
         run: None,
         resume: false,
+        init_from: None,
     };
     let outcome = guarded(|| trainer.run(&mut |_| {})).and_then(|report| match report.outcome {
         Outcome::Completed => Ok(report.val_acc),

@@ -61,6 +61,17 @@ fn check_block(block: &BlockSpec, se_ratio: Option<f64>) -> Result<(), String> {
     Ok(())
 }
 
+/// timm's block type for a block of `kind` with `expand_ratio`: `ds`, `ir`, `cn`
+/// or `er`.
+pub fn block_type(kind: BlockKind, expand_ratio: usize) -> &'static str {
+    match (kind, expand_ratio) {
+        (BlockKind::MbConv, 1) => "ds",
+        (BlockKind::MbConv, _) => "ir",
+        (BlockKind::FusedMbConv, 1) => "cn",
+        (BlockKind::FusedMbConv, _) => "er",
+    }
+}
+
 /// A Fused-MBConv without expansion: one k×k conv, timm's `cn`.
 fn single_conv(kind: BlockKind, expand_ratio: usize) -> bool {
     kind == BlockKind::FusedMbConv && expand_ratio == 1
@@ -99,12 +110,7 @@ pub fn arch_def(spec: &ArchSpec) -> Result<Vec<String>, NotInTimm> {
                 problem,
             })?;
         }
-        let kind = match (s.kind, s.expand_ratio) {
-            (BlockKind::MbConv, 1) => "ds",
-            (BlockKind::MbConv, _) => "ir",
-            (BlockKind::FusedMbConv, 1) => "cn",
-            (BlockKind::FusedMbConv, _) => "er",
-        };
+        let kind = block_type(s.kind, s.expand_ratio);
         let mut text = format!("{kind}_r{}_k{}_s{}", s.repeats, s.kernel, s.stride);
         if kind != "ds" {
             text += &format!("_e{}", s.expand_ratio);

@@ -2,6 +2,7 @@
 //! schedule, EMA, evaluation, metrics, checkpoints, resume and the divergence
 //! guard.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -81,6 +82,10 @@ pub struct Trainer<'a> {
     pub run: Option<&'a TrainDir>,
     /// Continue from the run directory's last checkpoint.
     pub resume: bool,
+    /// Start from these weights under timm's names (a network pretrained or
+    /// initialised in timm) instead of a random draw, but for a classifier of
+    /// another shape; a restored checkpoint supersedes them.
+    pub init_from: Option<&'a Path>,
 }
 
 fn optimizer(model: &EfficientNet, c: &TrainConfig) -> Result<Box<dyn Optimizer>, TrainError> {
@@ -232,6 +237,10 @@ impl<'a> Session<'a> {
         let data = &trainer.splits.train;
         let mut model = EfficientNet::new(spec, c.seed, trainer.device)?;
         model.set_ops(trainer.ops);
+        let restoring = trainer.resume && trainer.run.and_then(checkpoint::latest).is_some();
+        if let (Some(weights), false) = (trainer.init_from, restoring) {
+            models::load_timm_weights(&model, weights, true)?;
+        }
         let mut optimizer = optimizer(&model, c)?;
         let mut ema = match c.ema_decay {
             Some(d) => Some(Ema::new(&model, d)?),

@@ -49,6 +49,7 @@ fn trainer<'a>(
         ops: OpSet::Fast,
         run,
         resume,
+        init_from: None,
     }
 }
 

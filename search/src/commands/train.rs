@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use models::EfficientNet;
 use models::ops::OpSet;
 use records::TrainDir;
 use serde_json::json;
@@ -23,6 +24,14 @@ pub struct TrainArgs {
     /// A preset or an architecture JSON file.
     #[arg(long)]
     arch: String,
+    /// Start from weights under timm's state-dict names (a safetensors file, as
+    /// `search export --format timm-weights` writes or timm saves for the network
+    /// `search export --format timm` builds) instead of a random draw; a classifier
+    /// for other classes is replaced by a fresh one. Refused, naming the first
+    /// mismatches, when the file does not fit the network as trained here (its
+    /// input channels and classes fitted to the data).
+    #[arg(long, value_name = "FILE")]
+    init_from: Option<PathBuf>,
     #[command(flatten)]
     data: DataArg,
     #[arg(long, default_value_t = 10)]
@@ -193,6 +202,9 @@ struct SavedRun {
     data: Option<String>,
     ops: String,
     train: TrainConfig,
+    /// Weights under timm's names the run started from.
+    #[serde(default)]
+    init_from: Option<PathBuf>,
 }
 
 /// A run to start or continue.
@@ -201,6 +213,7 @@ struct Run {
     splits: Splits,
     config: TrainConfig,
     ops: OpSet,
+    init_from: Option<PathBuf>,
 }
 
 /// The run saved in `dir`, to continue with its own settings.
@@ -223,6 +236,7 @@ fn saved(dir: &TrainDir, out: &Path) -> Result<Run, Failure> {
         splits,
         config: saved.train,
         ops: saved.ops.parse().map_err(bad)?,
+        init_from: saved.init_from,
     })
 }
 
@@ -249,11 +263,15 @@ fn fresh(args: &TrainArgs, dir: &TrainDir, out: &Path) -> Result<Run, Failure> {
             ))
         })?;
     }
+    if let Some(weights) = &args.init_from {
+        check_init(&spec, weights)?;
+    }
     let saved = SavedRun {
         spec: spec.clone(),
         data: args.data.data.clone(),
         ops: args.compute.ops().to_string(),
         train: config.clone(),
+        init_from: args.init_from.clone(),
     };
     dir.save_config(&saved).map_err(Failure::runtime)?;
     Ok(Run {
@@ -261,7 +279,24 @@ fn fresh(args: &TrainArgs, dir: &TrainDir, out: &Path) -> Result<Run, Failure> {
         splits,
         config,
         ops: args.compute.ops(),
+        init_from: args.init_from.clone(),
     })
+}
+
+/// Refuses, before anything is saved, weights under timm's names that do not fit
+/// `spec` as trained (a classifier for other classes is refitted, and said so).
+fn check_init(spec: &ArchSpec, weights: &Path) -> Result<(), Failure> {
+    let model = EfficientNet::new(spec, 0, &candle_core::Device::Cpu).map_err(bad)?;
+    let refit = models::load_timm_weights(&model, weights, true)
+        .map_err(|e| bad(format!("--init-from: {e}")))?;
+    if !refit.is_empty() {
+        eprintln!(
+            "--init-from: {} is for other classes; it starts from a fresh classifier for {}",
+            refit.join(" and "),
+            spec.classes
+        );
+    }
+    Ok(())
 }
 
 /// `fixed 32 px` or `progressive 4 stages 16→32 px with adaptive regularization`.
@@ -332,6 +367,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         splits,
         config,
         ops,
+        init_from,
     } = if args.resume {
         saved(&dir, &out)?
     } else {
@@ -356,6 +392,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         ops,
         run: Some(&dir),
         resume: args.resume,
+        init_from: init_from.as_deref(),
     })?;
 
     if args.json {

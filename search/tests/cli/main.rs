@@ -4,6 +4,7 @@
 mod common;
 
 mod architectures;
+mod exporting;
 mod measuring;
 mod proxy_checking;
 mod reproducing;
