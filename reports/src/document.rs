@@ -13,9 +13,20 @@ pub enum Block {
     Code(String),
 }
 
+/// Whether the run a report shows is still going, and as of when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Still running: the page reloads itself; the time of this report.
+    Live(String),
+    /// Finished at this time.
+    Ended(String),
+}
+
 pub struct Document {
     pub title: String,
     pub blocks: Vec<Block>,
+    /// `None` for a report made after the fact (`search report`).
+    pub progress: Option<Progress>,
 }
 
 impl Document {
@@ -23,6 +34,7 @@ impl Document {
         Document {
             title: title.into(),
             blocks: Vec::new(),
+            progress: None,
         }
     }
 

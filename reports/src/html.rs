@@ -1,7 +1,11 @@
 //! The self-contained HTML report: one file, plots inlined as SVG, no scripts and
-//! nothing fetched, so it can be mailed or archived as it is.
+//! nothing fetched, so it can be mailed or archived as it is. While its run is
+//! live, the page reloads itself (a `refresh` meta tag, still no script).
 
-use crate::document::{Block, Document};
+use crate::document::{Block, Document, Progress};
+
+/// Seconds between reloads of a live report.
+pub const RELOAD_S: u32 = 5;
 
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -25,15 +29,42 @@ th,td{border:1px solid #ddd;padding:4px 10px;text-align:right}\
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}\
 tr:nth-child(even) td{background:#fafafa}\
 pre{background:#f6f6f6;padding:10px;overflow-x:auto;font-size:13px}\
-figure{margin:12px 0}svg{max-width:100%;height:auto}";
+figure{margin:12px 0}svg{max-width:100%;height:auto}\
+.progress{padding:6px 12px;border-radius:4px;font-size:14px}\
+.live{background:#fff4d6;border:1px solid #e8c15a}.ended{background:#e9f5e9;border:1px solid #9c9}";
+
+/// The banner that says whether the run is live.
+pub fn progress_line(progress: &Progress) -> String {
+    match progress {
+        Progress::Live(at) => format!(
+            "Live: this run is still going; this page was written at {at} and reloads every \
+             {RELOAD_S} s."
+        ),
+        Progress::Ended(at) => format!("This run ended at {at}; the page no longer reloads."),
+    }
+}
 
 pub fn render(doc: &Document) -> String {
+    let reload = match doc.progress {
+        Some(Progress::Live(_)) => format!("<meta http-equiv=\"refresh\" content=\"{RELOAD_S}\">"),
+        _ => String::new(),
+    };
     let mut out = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{reload}\
          <title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n",
         escape(&doc.title),
         escape(&doc.title)
     );
+    if let Some(progress) = &doc.progress {
+        let class = match progress {
+            Progress::Live(_) => "live",
+            Progress::Ended(_) => "ended",
+        };
+        out.push_str(&format!(
+            "<p class=\"progress {class}\">{}</p>\n",
+            escape(&progress_line(progress))
+        ));
+    }
     for block in &doc.blocks {
         match block {
             Block::Heading(text) => out.push_str(&format!("<h2>{}</h2>\n", escape(text))),
@@ -70,4 +101,28 @@ pub fn render(doc: &Document) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_page_reloads_and_says_so_and_an_ended_one_does_not_reload() {
+        let mut doc = Document::new("Search report: x");
+        doc.paragraph("a < b");
+        let plain = render(&doc);
+        assert!(!plain.contains("http-equiv") && !plain.contains("class=\"progress"));
+        doc.progress = Some(Progress::Live("2026-12-01 22:40:11 UTC".into()));
+        let live = render(&doc);
+        assert!(live.contains("<meta http-equiv=\"refresh\" content=\"5\">"));
+        assert!(live.contains(
+            "Live: this run is still going; this page was written at 2026-12-01 22:40:11 UTC"
+        ));
+        doc.progress = Some(Progress::Ended("2026-12-01 22:45:00 UTC".into()));
+        let ended = render(&doc);
+        assert!(!ended.contains("refresh\""));
+        assert!(ended.contains("This run ended at 2026-12-01 22:45:00 UTC"));
+        assert!(ended.contains("a &lt; b") && ended.ends_with("</html>\n"));
+    }
 }

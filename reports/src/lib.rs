@@ -30,7 +30,8 @@ mod strategy_report;
 pub mod table;
 mod train_report;
 
+pub use document::Progress;
 pub use error::ReportError;
 pub use pareto::{Goal, front, non_dominated_ranks};
-pub use report::{Report, write_report};
+pub use report::{Report, write_report, write_report_as};
 pub use run::{ProxyCheckRun, ReproductionRun, Run, SearchRun, StrategyBenchRun, TrainRun};

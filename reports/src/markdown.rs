@@ -9,6 +9,9 @@ fn cell(text: &str) -> String {
 
 pub fn render(doc: &Document) -> String {
     let mut out = format!("# {}\n\n", doc.title);
+    if let Some(progress) = &doc.progress {
+        out.push_str(&format!("*{}*\n\n", crate::html::progress_line(progress)));
+    }
     for block in &doc.blocks {
         match block {
             Block::Heading(text) => out.push_str(&format!("## {text}\n\n")),

@@ -1,9 +1,13 @@
 //! The report of one run, written to `<run>/report/`: `index.html` (self-contained),
 //! `summary.md`, the plots as PNG and SVG, and the run's table as CSV and Parquet.
+//! A run rewrites it as it goes (after every trial or epoch), marked live, and once
+//! more when it ends; `index.html` and `summary.md` are replaced atomically, so a
+//! browser never reads half a page.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::document::{Document, Progress};
 use crate::proxy_report::proxy_check_document;
 use crate::reproduction_report::reproduction_document;
 use crate::run::Run;
@@ -25,6 +29,11 @@ pub struct Report {
 /// Reads the run in `run_dir` and writes its report to `run_dir/report/`,
 /// replacing an earlier one.
 pub fn write_report(run_dir: &Path) -> Result<Report, ReportError> {
+    write_report_as(run_dir, None)
+}
+
+/// As [`write_report`], saying whether the run is live or has ended.
+pub fn write_report_as(run_dir: &Path, progress: Option<Progress>) -> Result<Report, ReportError> {
     let run = Run::load(run_dir)?;
     let dir = run.dir().join("report");
     fs::create_dir_all(&dir).map_err(|e| ReportError::write(&dir, e))?;
@@ -36,10 +45,13 @@ pub fn write_report(run_dir: &Path) -> Result<Report, ReportError> {
         Run::ProxyCheck(r) => proxy_check_document(r, &dir, &mut files)?,
         Run::StrategyBench(r) => strategy_bench_document(r, &dir, &mut files)?,
     };
+    let doc = Document { progress, ..doc };
     let html_path = dir.join("index.html");
-    fs::write(&html_path, html::render(&doc)).map_err(|e| ReportError::write(&html_path, e))?;
+    records::write_atomically(&html_path, &html::render(&doc))
+        .map_err(|e| ReportError::write(&html_path, e))?;
     let md_path = dir.join("summary.md");
-    fs::write(&md_path, markdown::render(&doc)).map_err(|e| ReportError::write(&md_path, e))?;
+    records::write_atomically(&md_path, &markdown::render(&doc))
+        .map_err(|e| ReportError::write(&md_path, e))?;
     files.push(html_path.clone());
     files.push(md_path.clone());
     Ok(Report {

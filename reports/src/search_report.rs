@@ -35,9 +35,10 @@ pub(crate) fn search_document(
     doc.paragraph(settings(run));
     let count = |s: TrialStatus| run.trials.iter().filter(|t| t.status == s).count();
     doc.paragraph(format!(
-        "{} candidates: {} trained, {} skipped (over the memory cap), {} infeasible (over a \
+        "{} candidate{}: {} trained, {} skipped (over the memory cap), {} infeasible (over a \
          limit, not trained), {} failed.",
         run.trials.len(),
+        if run.trials.len() == 1 { "" } else { "s" },
         count(TrialStatus::Done),
         count(TrialStatus::Skipped),
         count(TrialStatus::Infeasible),

@@ -107,6 +107,20 @@ pub struct CostArgs {
 
 /// `runs/<kind>-<date>-<time>` (UTC): where a run goes when no `--out` is given.
 pub fn default_out(kind: &str) -> PathBuf {
+    let [year, month, day, hour, minute, second] = utc_now();
+    PathBuf::from("runs").join(format!(
+        "{kind}-{year:04}{month:02}{day:02}-{hour:02}{minute:02}{second:02}"
+    ))
+}
+
+/// Now, as `2026-12-01 22:40:11 UTC`.
+pub fn utc_timestamp() -> String {
+    let [year, month, day, hour, minute, second] = utc_now();
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02} UTC")
+}
+
+/// Year, month, day, hour, minute and second now, in UTC.
+fn utc_now() -> [i64; 6] {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -121,12 +135,8 @@ pub fn default_out(kind: &str) -> PathBuf {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    PathBuf::from("runs").join(format!(
-        "{kind}-{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    ))
+    let rest = rest as i64;
+    [year, month, day, rest / 3600, rest / 60 % 60, rest % 60]
 }
 
 /// Refuses to start a new run of `kind` in `dir` when something else is there.

@@ -1,6 +1,7 @@
 //! The default action: a training-aware search, kept in a run directory or, with
 //! `--store`, in PostgreSQL where `search worker`s on other machines join it.
 
+use super::report_cmd::LiveReport;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
@@ -409,19 +410,29 @@ pub fn run(args: SearchArgs) -> Result<(), Failure> {
     for t in &references {
         eprintln!("reference {}", line(t, config.rungs()));
     }
-    let trials = search_with_progress(&mut store, &config, &splits, &devices, args.compute.ops())?;
+    let live = LiveReport::start(&out);
+    let trials = search_with_progress(
+        &mut store,
+        &config,
+        &splits,
+        &devices,
+        args.compute.ops(),
+        &live,
+    )?;
     summarize(&trials, &config, &out, args.json);
-    super::report_cmd::write_after_run(&out);
+    live.finish();
     Ok(())
 }
 
-/// Runs the search with a progress bar and a log line per trial.
+/// Runs the search with a progress bar, a log line per trial and the report
+/// rewritten after each.
 fn search_with_progress(
     store: &mut RunDirStore,
     config: &SearchConfig,
     splits: &Splits,
     devices: &[candle_core::Device],
     ops: models::ops::OpSet,
+    live: &LiveReport,
 ) -> Result<Vec<Trial>, Failure> {
     let bar = ProgressBar::new(config.budget as u64);
     bar.set_style(
@@ -455,6 +466,7 @@ fn search_with_progress(
             bar.inc(1);
             bar.suspend(|| eprintln!("{}", line(t, rungs)));
             bar.set_message(format!("best reward {}", best_reward(t)));
+            live.update();
         }
         SearchEvent::Promoted { id, rung } => {
             bar.set_message(format!("#{id} rises to rung {}/{rungs}", rung + 1))
@@ -462,6 +474,7 @@ fn search_with_progress(
         SearchEvent::RungFinished(t) => {
             bar.suspend(|| eprintln!("{}", line(t, rungs)));
             bar.set_message(format!("best reward {}", best_reward(t)));
+            live.update();
         }
     })
     .map_err(Failure::runtime)?;

@@ -15,6 +15,7 @@ use train::{
 };
 
 use super::print_json;
+use super::report_cmd::LiveReport;
 use crate::failure::Failure;
 use crate::flags::{ComputeArgs, DataArg, finite, run_dir};
 use crate::inputs::load_arch;
@@ -318,8 +319,9 @@ fn schedule_words(p: &Progressive) -> String {
     }
 }
 
-/// Trains with a progress bar per epoch and a log line after each.
-fn train_with_progress(trainer: &Trainer) -> Result<TrainReport, Failure> {
+/// Trains with a progress bar per epoch, a log line after each and the report
+/// rewritten after each.
+fn train_with_progress(trainer: &Trainer, live: &LiveReport) -> Result<TrainReport, Failure> {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
@@ -338,6 +340,7 @@ fn train_with_progress(trainer: &Trainer) -> Result<TrainReport, Failure> {
                 bar.set_message(format!("loss {loss:.3} acc {:.1}% {images_per_s:.0} img/s", acc * 100.0));
             }
             Event::EpochEnd(m) => {
+                live.update();
                 bar.finish_and_clear();
                 eprintln!(
                     "epoch {:>3}: {}px dropout {:.2} randaug {:.1} mixup {:.2} | lr {:.2e} loss {:.4} acc {:.2}% | val loss {:.4} acc {:.2}% | {:.0} img/s, {:.0} s (data wait {:.1} s)",
@@ -384,16 +387,20 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         config.optimizer,
         schedule_words(&config.progressive)
     );
-    let report = train_with_progress(&Trainer {
-        spec: &spec,
-        splits: &splits,
-        config: &config,
-        device: &device,
-        ops,
-        run: Some(&dir),
-        resume: args.resume,
-        init_from: init_from.as_deref(),
-    })?;
+    let live = LiveReport::start(&out);
+    let report = train_with_progress(
+        &Trainer {
+            spec: &spec,
+            splits: &splits,
+            config: &config,
+            device: &device,
+            ops,
+            run: Some(&dir),
+            resume: args.resume,
+            init_from: init_from.as_deref(),
+        },
+        &live,
+    )?;
 
     if args.json {
         print_json(&json!({"report": report, "run": out}));
@@ -409,7 +416,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
             out.display()
         );
     }
-    super::report_cmd::write_after_run(&out);
+    live.finish();
     match report.outcome {
         Outcome::Completed => Ok(()),
         Outcome::Diverged { epoch, step, loss } => Err(Failure::runtime(format!(

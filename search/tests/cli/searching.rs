@@ -269,3 +269,32 @@ fn a_trial_without_a_result_is_not_exported() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn the_report_is_live_while_the_search_runs_and_says_when_it_ended() {
+    let dir = scratch("live-report");
+    let out = dir.join("run");
+    let args = tiny_search(&out, "3");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_search"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let page = out.join("report/index.html");
+    let mut seen_live = false;
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(html) = std::fs::read_to_string(&page) {
+            // Replaced atomically: never half a page.
+            assert!(html.ends_with("</html>\n"), "a torn page");
+            seen_live |= html.contains("Live: this run is still going")
+                && html.contains("http-equiv=\"refresh\"");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(child.wait().unwrap().success());
+    assert!(seen_live, "no live report was seen while the search ran");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("This run ended at") && !html.contains("http-equiv=\"refresh\""));
+    std::fs::remove_dir_all(dir).unwrap();
+}
