@@ -20,6 +20,9 @@ pub enum ModelError {
     Checkpoint { path: PathBuf, problem: String },
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    /// A network that has no form in an export format.
+    #[error("cannot export: {0}")]
+    Export(String),
 }
 
 impl ModelError {

@@ -1,6 +1,6 @@
 //! `search export`: a trial's architecture (or a preset's, a spec file's, a
 //! checkpoint's) as a spec file or as timm builds it, and a trained network's
-//! weights under timm's names.
+//! weights under timm's names or as ONNX.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +24,10 @@ enum Format {
     /// state-dict names, which the `--format timm` network's `load_state_dict`
     /// takes (needs `--out`).
     TimmWeights,
+    /// The trained network of `--weights` as one ONNX file for inference (opset 17,
+    /// BatchNorm folded into the convolutions; input `images`, output `logits`;
+    /// any batch and image size; needs `--out`).
+    Onnx,
 }
 
 #[derive(Args)]
@@ -115,17 +119,32 @@ pub fn run(args: ExportArgs) -> Result<(), Failure> {
             ));
         }
     };
-    if args.format == Format::TimmWeights {
+    if matches!(args.format, Format::TimmWeights | Format::Onnx) {
+        let name = if args.format == Format::Onnx {
+            "onnx"
+        } else {
+            "timm-weights"
+        };
         let (Some(file), Some(out)) = (&weights, &args.out) else {
-            return Err(Failure::bad_input(
-                "--format timm-weights exports a trained network: give --weights and --out",
-            ));
+            return Err(Failure::bad_input(format!(
+                "--format {name} exports a trained network: give --weights and --out"
+            )));
         };
         refuse_existing(out)?;
         let model =
             models::load_checkpoint(file, &candle_core::Device::Cpu).map_err(Failure::bad_input)?;
-        models::save_timm_weights(&model, out).map_err(Failure::runtime)?;
-        eprintln!("wrote {} ({} under timm's names)", out.display(), spec.name);
+        if args.format == Format::Onnx {
+            models::save_onnx(&model, out).map_err(Failure::runtime)?;
+            eprintln!(
+                "wrote {} ({}, ONNX opset {})",
+                out.display(),
+                spec.name,
+                models::onnx::OPSET
+            );
+        } else {
+            models::save_timm_weights(&model, out).map_err(Failure::runtime)?;
+            eprintln!("wrote {} ({} under timm's names)", out.display(), spec.name);
+        }
         return Ok(());
     }
     let text = match args.format {

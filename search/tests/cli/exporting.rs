@@ -50,6 +50,19 @@ fn weights_go_out_under_timm_names_and_come_back_in_for_training() {
         let (a, b) = (a.var.flatten_all().unwrap(), b.var.flatten_all().unwrap());
         assert_eq!(a.to_vec1::<f32>().unwrap(), b.to_vec1::<f32>().unwrap());
     }
+    // The same trained network as ONNX (run by ONNX Runtime in models' tests).
+    let onnx = dir.join("net.onnx");
+    let export = search(&[
+        "export",
+        "--weights",
+        run.to_str().unwrap(),
+        "--format",
+        "onnx",
+        "--out",
+        onnx.to_str().unwrap(),
+    ]);
+    assert!(export.status.success(), "{}", stderr(&export));
+    assert!(std::fs::metadata(&onnx).unwrap().len() > 10_000);
     // Written once: not over an existing file.
     let again = search(&[
         "export",
