@@ -32,17 +32,20 @@ fn weights_go_out_under_timm_names_and_come_back_in_for_training() {
     assert!(config.contains("start.safetensors"), "{config}");
 
     // The trained (moving-average) weights out under timm's names, read back equal.
+    let export = |format: &str, out: &std::path::Path| {
+        let args = [
+            "export",
+            "--weights",
+            run.to_str().unwrap(),
+            "--format",
+            format,
+            "--out",
+        ];
+        search(&[&args[..], &[out.to_str().unwrap()]].concat())
+    };
     let out = dir.join("out.safetensors");
-    let export = search(&[
-        "export",
-        "--weights",
-        run.to_str().unwrap(),
-        "--format",
-        "timm-weights",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(export.status.success(), "{}", stderr(&export));
+    let exported = export("timm-weights", &out);
+    assert!(exported.status.success(), "{}", stderr(&exported));
     let ours = load_checkpoint(&run.join("checkpoint/ema.safetensors"), &Device::Cpu).unwrap();
     let back = EfficientNet::new(&spec, 9, &Device::Cpu).unwrap();
     assert!(load_timm_weights(&back, &out, false).unwrap().is_empty());
@@ -52,27 +55,11 @@ fn weights_go_out_under_timm_names_and_come_back_in_for_training() {
     }
     // The same trained network as ONNX (run by ONNX Runtime in models' tests).
     let onnx = dir.join("net.onnx");
-    let export = search(&[
-        "export",
-        "--weights",
-        run.to_str().unwrap(),
-        "--format",
-        "onnx",
-        "--out",
-        onnx.to_str().unwrap(),
-    ]);
-    assert!(export.status.success(), "{}", stderr(&export));
+    let exported = export("onnx", &onnx);
+    assert!(exported.status.success(), "{}", stderr(&exported));
     assert!(std::fs::metadata(&onnx).unwrap().len() > 10_000);
     // Written once: not over an existing file.
-    let again = search(&[
-        "export",
-        "--weights",
-        run.to_str().unwrap(),
-        "--format",
-        "timm-weights",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let again = export("timm-weights", &out);
     bad_input(&again, "already exists");
     bad_input(
         &search(&[
