@@ -201,7 +201,8 @@ if __name__ == "__main__":
             .join(", "),
         classes = spec.classes,
         dropout = spec.dropout,
-        drop_path = 1.0 - spec.survival_prob,
+        // 1 − 0.8 is 0.19999999999999996 in binary; six decimals read as written.
+        drop_path = ((1.0 - spec.survival_prob) * 1e6).round() / 1e6,
         input_channels = spec.input_channels,
         stem = spec.stem_channels,
         head = spec.head_channels,
@@ -252,6 +253,10 @@ mod tests {
         assert!(text.contains("PARAMS = 21458488"));
         assert!(!text.contains("conv_stem.stride"));
         assert!(text.contains("SE_BEFORE_CONV = []"));
+        assert!(
+            text.contains("drop_rate=0.2, drop_path_rate=0.2)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -91,8 +91,8 @@ fn a_killed_search_resumes_with_nothing_lost_or_evaluated_twice() {
     assert!(timm.status.success(), "{}", stderr(&timm));
     assert!(stdout(&timm).contains("ARCH_DEF = [") && stdout(&timm).contains("def build("));
     bad_input(
-        &search(&["export", out.to_str().unwrap(), "best", "--format", "onnx"]),
-        "invalid value 'onnx'",
+        &search(&["export", out.to_str().unwrap(), "best", "--format", "keras"]),
+        "invalid value 'keras'",
     );
     // Starting over in the same directory would lose it: refused.
     bad_input(
