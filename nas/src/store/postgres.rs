@@ -260,8 +260,9 @@ impl PgStore {
         let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
         let mut wait = Duration::from_millis(250);
+        let mut broken = false;
         loop {
-            if client.is_closed() {
+            if broken || client.is_closed() {
                 match Client::connect(&self.url, NoTls) {
                     Ok(fresh) => *client = fresh,
                     Err(_) if started.elapsed() < RECONNECT_FOR => {
@@ -280,9 +281,14 @@ impl PgStore {
                 }
             }
             match op(&mut client) {
+                // A terminated backend's error can arrive before the client has
+                // noticed that its connection is gone: ask the connection itself.
                 Err(StoreError::Database(_))
-                    if client.is_closed() && started.elapsed() < RECONNECT_FOR =>
+                    if started.elapsed() < RECONNECT_FOR
+                        && (client.is_closed()
+                            || client.is_valid(Duration::from_secs(5)).is_err()) =>
                 {
+                    broken = true;
                     continue;
                 }
                 result => return result,
@@ -682,8 +688,24 @@ impl SharedStore for PgStore {
         self.session(|client| counts_of(client, run))
     }
 
+    /// A second connection, tried again with the same backoff as a broken one:
+    /// a worker opens one per trial for its heartbeats, and a cut that lands on
+    /// that moment must not end the worker.
     fn reopen(&self) -> Result<Box<dyn SharedStore>, StoreError> {
-        Ok(Box::new(PgStore::open(&self.url, &self.name, true)?))
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(250);
+        loop {
+            match PgStore::open(&self.url, &self.name, true) {
+                Ok(store) => return Ok(Box::new(store)),
+                Err(OpenError::Connect { .. } | OpenError::Database(_))
+                    if started.elapsed() < RECONNECT_FOR =>
+                {
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 
