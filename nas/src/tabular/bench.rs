@@ -88,23 +88,44 @@ fn grid(config: &BenchConfig) -> Vec<f64> {
         .collect()
 }
 
+/// What every run of a comparison measures itself against, from one pass over
+/// the table: its front's hypervolume and box, its mean training time, and its
+/// best cell under the comparison's reward.
+pub struct TableFacts {
+    volume: f64,
+    corner: Vec<f64>,
+    mean_time_s: f64,
+    optimum: FoundCell,
+}
+
+impl TableFacts {
+    pub fn of(table: &Nb201Table, config: &BenchConfig) -> TableFacts {
+        let (w, v) = (config.w, config.v);
+        TableFacts {
+            volume: table_hypervolume(table),
+            corner: corner(table),
+            mean_time_s: table.cells().map(|(_, r)| r.train_time_s).sum::<f64>()
+                / space::nb201::CELLS as f64,
+            optimum: found(table, optimum(table, w, v), w, v),
+        }
+    }
+}
+
 /// One search of `kind` seeded `seed` on `table`: proposals from the search's
 /// own proposer (a cell is never evaluated twice), each evaluation charged to
 /// the simulated clock; an evaluation that would end after the budget is not
-/// made. `table_volume` is [`table_hypervolume`].
+/// made. `facts` are [`TableFacts::of`] the table and `config`.
 pub fn run_strategy(
     table: &Nb201Table,
     kind: StrategyKind,
     seed: u64,
     config: &BenchConfig,
-    table_volume: f64,
+    facts: &TableFacts,
 ) -> StrategyRun {
     let space = Nb201Space;
     // Evolution sizes its population by the budget in candidates: the cells
     // an average training time allows.
-    let mean_time =
-        table.cells().map(|(_, r)| r.train_time_s).sum::<f64>() / space::nb201::CELLS as f64;
-    let candidates = (config.budget_s / mean_time).ceil() as usize;
+    let candidates = (config.budget_s / facts.mean_time_s).ceil() as usize;
     let mut proposer = Proposer::new(kind, &space, candidates, &[], []);
     let mut evaluator = TabularEvaluator::new(table, config.w, config.v);
     // (end time, cell the search would return then)
@@ -144,20 +165,16 @@ pub fn run_strategy(
                 .map(|&(_, c)| table.record(c).mean_accuracy())
         })
         .collect();
-    let opt = found(
-        table,
-        optimum(table, config.w, config.v),
-        config.w,
-        config.v,
-    );
     let found = returned
         .last()
         .map(|&(_, cell)| found(table, cell, config.w, config.v));
     StrategyRun {
         seed,
         evaluations: evaluated.len(),
-        regret: found.as_ref().map(|f| 100.0 * (opt.reward - f.reward)),
-        hypervolume: hypervolume(&evaluated, &GOALS, &corner(table)) / table_volume,
+        regret: found
+            .as_ref()
+            .map(|f| 100.0 * (facts.optimum.reward - f.reward)),
+        hypervolume: hypervolume(&evaluated, &GOALS, &facts.corner) / facts.volume,
         found,
         best_so_far,
     }
@@ -170,7 +187,7 @@ pub fn bench_strategies(
     on_run: &(dyn Fn() + Sync),
 ) -> StrategyBench {
     let started = Instant::now();
-    let volume = table_hypervolume(table);
+    let facts = TableFacts::of(table, config);
     let jobs: Vec<(StrategyKind, u64)> = config
         .strategies
         .iter()
@@ -179,7 +196,7 @@ pub fn bench_strategies(
     let runs: Vec<StrategyRun> = jobs
         .par_iter()
         .map(|&(kind, seed)| {
-            let run = run_strategy(table, kind, seed, config, volume);
+            let run = run_strategy(table, kind, seed, config, &facts);
             on_run();
             run
         })
@@ -199,12 +216,7 @@ pub fn bench_strategies(
         seed: config.seed,
         w: config.w,
         v: config.v,
-        optimum: found(
-            table,
-            optimum(table, config.w, config.v),
-            config.w,
-            config.v,
-        ),
+        optimum: facts.optimum,
         grid_s: grid(config),
         strategies,
         sensitivity: sensitivity(table, config.w, config.v),
@@ -269,8 +281,8 @@ mod tests {
     fn a_run_spends_its_budget_and_returns_its_best_observed_cell() {
         let table = Nb201Table::load(Dataset::Cifar10).unwrap();
         let c = config(vec![StrategyKind::Evolution], 1);
-        let volume = table_hypervolume(&table);
-        let run = run_strategy(&table, StrategyKind::Evolution, 3, &c, volume);
+        let facts = TableFacts::of(&table, &c);
+        let run = run_strategy(&table, StrategyKind::Evolution, 3, &c, &facts);
         // About 110 cells of an average 1,828 s fit 200,000 s.
         assert!((80..=160).contains(&run.evaluations), "{}", run.evaluations);
         let regret = run.regret.unwrap();
@@ -282,7 +294,7 @@ mod tests {
         // The same seed gives the same run.
         assert_eq!(
             run,
-            run_strategy(&table, StrategyKind::Evolution, 3, &c, volume)
+            run_strategy(&table, StrategyKind::Evolution, 3, &c, &facts)
         );
     }
 

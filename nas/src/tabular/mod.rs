@@ -13,6 +13,6 @@ pub mod bench;
 pub mod evaluator;
 pub mod table;
 
-pub use bench::{BenchConfig, bench_strategies, run_strategy, sensitivity};
+pub use bench::{BenchConfig, TableFacts, bench_strategies, run_strategy, sensitivity};
 pub use evaluator::{Evaluation, TabularEvaluator};
 pub use table::{CellRecord, Dataset, Nb201Table, TableError};
