@@ -4,6 +4,8 @@
 #
 #   scripts/test-postgres.sh start [DIR] [PORT]    # default /tmp/effnas-pg, 54329
 #   scripts/test-postgres.sh stop  [DIR]
+#   scripts/test-postgres.sh restart [DIR] [PORT] [DOWN]   # a real restart: clients are cut
+#                                        # off, then refused for DOWN seconds (default 0)
 #
 # The role `effnas` (password `effnas`) owns the database `effnas`; connections need
 # the password (scram-sha-256), so tests can try wrong credentials too. PostgreSQL will
@@ -17,8 +19,7 @@ bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 as_owner() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
-case "$action" in
-start)
+start_server() {
     if [ ! -f "$dir/PG_VERSION" ]; then
         mkdir -p "$dir"
         [ "$(id -u)" = 0 ] && chown postgres: "$dir"
@@ -36,12 +37,21 @@ start)
             PGPASSWORD=effnas "$bin/psql" -h 127.0.0.1 -p "$port" -U effnas -d postgres -qc "CREATE DATABASE effnas"
     fi
     echo "postgres://effnas:effnas@127.0.0.1:$port/effnas"
+}
+case "$action" in
+start)
+    start_server
     ;;
 stop)
     as_owner "$bin/pg_ctl" -D "$dir" -m fast stop >/dev/null
     ;;
+restart)
+    as_owner "$bin/pg_ctl" -D "$dir" -m fast stop >/dev/null
+    sleep "${4:-0}"
+    start_server >/dev/null
+    ;;
 *)
-    echo "usage: $0 start|stop [DIR] [PORT]" >&2
+    echo "usage: $0 start|stop [DIR] [PORT] | restart [DIR] [PORT] [DOWN]" >&2
     exit 2
     ;;
 esac
