@@ -18,15 +18,24 @@ set -euo pipefail
 action="${1:-start}"
 dir="$(realpath -m "${2:-/tmp/effnas-slurm}")"
 conf="$dir/slurm.conf"
-host="$(hostname -s)"
+host="$(hostname -s 2>/dev/null || uname -n | cut -d. -f1)"
 
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 install_packages() {
     need slurmctld && need slurmd && need slurmdbd && need sbatch && need munged && need mariadbd && return
     [ "$(id -u)" = 0 ] || { echo "test-slurm: Slurm is not installed (apt-get install slurmctld slurmd slurm-client slurmdbd munge mariadb-server)" >&2; exit 2; }
+    # The packages' own services stay down (this script starts what it needs): a
+    # policy-rc.d that denies every start, only for the install, if there is none.
+    local policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        policy=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod +x "$policy"
+    fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         slurmctld slurmd slurm-client slurmdbd munge mariadb-server >/dev/null
+    [ -z "$policy" ] || rm -f "$policy"
 }
 
 # Waits up to 60 s for `$@` to succeed.
