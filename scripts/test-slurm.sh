@@ -160,7 +160,7 @@ EOF
 
     [ -f "$dir/slurmdbd.pid" ] && kill -0 "$(cat "$dir/slurmdbd.pid")" 2>/dev/null || slurmdbd
     wait_until slurmdbd sacctmgr -n list cluster
-    sacctmgr -n list cluster format=cluster | grep -q effnas-test || sacctmgr -i add cluster effnas-test >/dev/null
+    sacctmgr -n -P list cluster format=cluster | grep -qx effnas-test || sacctmgr -i add cluster effnas-test >/dev/null
     [ -f "$dir/slurmctld.pid" ] && kill -0 "$(cat "$dir/slurmctld.pid")" 2>/dev/null || slurmctld
     wait_until slurmctld scontrol ping
     [ -f "$dir/slurmd.pid" ] && kill -0 "$(cat "$dir/slurmd.pid")" 2>/dev/null || slurmd
