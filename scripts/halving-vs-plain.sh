@@ -69,7 +69,8 @@ done
 if [ "$judge" -gt 0 ]; then
     for wall in "$out"/*.wall; do
         run="${wall%.wall}"
-        [ -f "$run.judge.json" ] && continue
+        [ -s "$run.judge.json" ] && continue
+        rm -rf "$run.best.json" "$run.judge"   # what an interrupted judging left
         "$bin" export "$run" best --out "$run.best.json"
         "$bin" train --arch "$run.best.json" --data embedded --epochs "$judge" --batch 64 \
             --size 32 --optimizer adamw --decay cosine --no-ema --dropout 0.2 --strides keep \
