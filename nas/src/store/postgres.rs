@@ -32,6 +32,37 @@ pub const SCHEMA_VERSION: i32 = 3;
 /// How long a store tries to reach its database again after the connection broke.
 const RECONNECT_FOR: Duration = Duration::from_secs(300);
 
+/// The waits between tries to reach the server again: 0.25 s doubling to 10 s,
+/// for up to [`RECONNECT_FOR`] from the first failure.
+struct Backoff {
+    started: Instant,
+    wait: Duration,
+}
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff {
+            started: Instant::now(),
+            wait: Duration::from_millis(250),
+        }
+    }
+
+    /// Whether there is time left to try again.
+    fn more(&self) -> bool {
+        self.started.elapsed() < RECONNECT_FOR
+    }
+
+    /// Sleeps before the next try, if there is time left for one.
+    fn pause(&mut self) -> bool {
+        if !self.more() {
+            return false;
+        }
+        std::thread::sleep(self.wait);
+        self.wait = (self.wait * 2).min(Duration::from_secs(10));
+        true
+    }
+}
+
 /// Serialises schema creation between processes that start at once.
 const SCHEMA_LOCK: i64 = 0x0eff_0a55;
 
@@ -258,18 +289,13 @@ impl PgStore {
         mut op: impl FnMut(&mut Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
-        let started = Instant::now();
-        let mut wait = Duration::from_millis(250);
+        let mut backoff = Backoff::new();
         let mut broken = false;
         loop {
             if broken || client.is_closed() {
                 match Client::connect(&self.url, NoTls) {
                     Ok(fresh) => *client = fresh,
-                    Err(_) if started.elapsed() < RECONNECT_FOR => {
-                        std::thread::sleep(wait);
-                        wait = (wait * 2).min(Duration::from_secs(10));
-                        continue;
-                    }
+                    Err(_) if backoff.pause() => continue,
                     Err(e) => {
                         return Err(StoreError::Database(format!(
                             "the connection broke and {} could not be reached again for {} s: {}",
@@ -284,7 +310,7 @@ impl PgStore {
                 // A terminated backend's error can arrive before the client has
                 // noticed that its connection is gone: ask the connection itself.
                 Err(StoreError::Database(_))
-                    if started.elapsed() < RECONNECT_FOR
+                    if backoff.more()
                         && (client.is_closed()
                             || client.is_valid(Duration::from_secs(5)).is_err()) =>
                 {
@@ -692,17 +718,11 @@ impl SharedStore for PgStore {
     /// a worker opens one per trial for its heartbeats, and a cut that lands on
     /// that moment must not end the worker.
     fn reopen(&self) -> Result<Box<dyn SharedStore>, StoreError> {
-        let started = Instant::now();
-        let mut wait = Duration::from_millis(250);
+        let mut backoff = Backoff::new();
         loop {
             match PgStore::open(&self.url, &self.name, true) {
                 Ok(store) => return Ok(Box::new(store)),
-                Err(OpenError::Connect { .. } | OpenError::Database(_))
-                    if started.elapsed() < RECONNECT_FOR =>
-                {
-                    std::thread::sleep(wait);
-                    wait = (wait * 2).min(Duration::from_secs(10));
-                }
+                Err(OpenError::Connect { .. } | OpenError::Database(_)) if backoff.pause() => {}
                 Err(e) => return Err(e.into()),
             }
         }
