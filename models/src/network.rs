@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use space::ArchSpec;
 
 use crate::error::ModelError;
-use crate::layers::{Pass, Sequence, drop_path};
+use crate::layers::{Pass, Sequence, drop_path, keep_scales};
 use crate::ops::OpSet;
 use crate::params::ParamStore;
 
@@ -21,6 +21,23 @@ pub struct Block {
 
 impl Block {
     fn forward(&self, x: &Tensor, pass: &mut Pass) -> Result<Tensor> {
+        if pass.whole_blocks(x)
+            && let Some(block) = self.layers.whole_block()
+        {
+            // The same draws, in the same order, as `drop_path` below.
+            let shortcut = self.residual.then(|| {
+                let batch = x.dims()[0];
+                if self.survival < 1.0 {
+                    keep_scales(batch, self.survival, pass.rng)
+                        .into_iter()
+                        .map(f64::from)
+                        .collect()
+                } else {
+                    vec![1.0; batch]
+                }
+            });
+            return block.forward(x, shortcut);
+        }
         let branch = self.layers.forward(x, pass)?;
         if !self.residual {
             return Ok(branch);

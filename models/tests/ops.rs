@@ -2,7 +2,10 @@
 //! 1e-4 relative) on awkward shapes, and against finite differences in f64.
 
 use candle_core::{DType, Device, Tensor, Var};
-use models::ops::{batch_norm_eval, batch_norm_train, conv2d, conv2d_unfolded, depthwise_conv2d};
+use models::ops::{
+    Stage, batch_norm_eval, batch_norm_train, block_train, conv2d, conv2d_unfolded,
+    depthwise_conv2d,
+};
 
 const CPU: Device = Device::Cpu;
 
@@ -322,4 +325,233 @@ fn fast_exp_is_accurate() {
             "exp({x}) = {ours}, not {exact}"
         );
     }
+}
+
+/// A block's stages composed from candle's own operations, the reference for the
+/// whole-block op: `t` is the input, then the stages' parameters in order.
+fn stock_block(t: &[Tensor], stages: &[Stage], keep: Option<&[f64]>) -> Tensor {
+    let mut h = t[0].clone();
+    let mut p = t[1..].iter();
+    for stage in stages {
+        h = match *stage {
+            Stage::Conv { kernel, stride, .. } => h
+                .conv2d(p.next().unwrap(), kernel / 2, stride, 1, 1)
+                .unwrap(),
+            Stage::Depthwise { kernel, stride } => {
+                let c = h.dim(1).unwrap();
+                h.conv2d(p.next().unwrap(), kernel / 2, stride, 1, c)
+                    .unwrap()
+            }
+            Stage::BatchNorm { silu } => {
+                let (gamma, beta) = (p.next().unwrap(), p.next().unwrap());
+                stock_batch_norm(&[h, gamma.clone(), beta.clone()], silu)
+            }
+            Stage::SqueezeExcite { .. } => {
+                let (b, c, _, _) = h.dims4().unwrap();
+                let (rw, rb, ew, eb) = (
+                    p.next().unwrap(),
+                    p.next().unwrap(),
+                    p.next().unwrap(),
+                    p.next().unwrap(),
+                );
+                let pooled = h.mean((2, 3)).unwrap();
+                let hidden = pooled
+                    .matmul(&rw.t().unwrap())
+                    .unwrap()
+                    .broadcast_add(rb)
+                    .unwrap()
+                    .silu()
+                    .unwrap();
+                let gate = candle_nn::ops::sigmoid(
+                    &hidden
+                        .matmul(&ew.t().unwrap())
+                        .unwrap()
+                        .broadcast_add(eb)
+                        .unwrap(),
+                )
+                .unwrap();
+                h.broadcast_mul(&gate.reshape((b, c, 1, 1)).unwrap())
+                    .unwrap()
+            }
+        };
+    }
+    match keep {
+        Some(keep) => {
+            let b = keep.len();
+            let mask = Tensor::from_vec(keep.to_vec(), (b, 1, 1, 1), &CPU)
+                .unwrap()
+                .to_dtype(h.dtype())
+                .unwrap();
+            (&t[0] + h.broadcast_mul(&mask).unwrap()).unwrap()
+        }
+        None => h,
+    }
+}
+
+/// The parameters of `stages` for an input of `channels`, drawn at random.
+fn block_params(stages: &[Stage], mut channels: usize) -> Vec<Tensor> {
+    let mut params = Vec::new();
+    for stage in stages {
+        match *stage {
+            Stage::Conv {
+                out_channels,
+                kernel,
+                ..
+            } => {
+                params.push(
+                    (randn(&[out_channels, channels, kernel, kernel], DType::F32) * 0.5).unwrap(),
+                );
+                channels = out_channels;
+            }
+            Stage::Depthwise { kernel, .. } => {
+                params.push((randn(&[channels, 1, kernel, kernel], DType::F32) * 0.5).unwrap())
+            }
+            Stage::BatchNorm { .. } => {
+                params.push(randn(&[channels], DType::F32).affine(0.2, 1.0).unwrap());
+                params.push(randn(&[channels], DType::F32));
+            }
+            Stage::SqueezeExcite { squeeze } => {
+                params.push(randn(&[squeeze, channels], DType::F32));
+                params.push(randn(&[squeeze], DType::F32));
+                params.push(randn(&[channels, squeeze], DType::F32));
+                params.push(randn(&[channels], DType::F32));
+            }
+        }
+    }
+    params
+}
+
+/// The whole-block op against the same stages from candle's operations (forward
+/// and every gradient), against finite differences in f64, and its batch
+/// statistics against the batch's: an MBConv with SE and a shortcut that drops one
+/// image, a Fused-MBConv with stride 2 on an odd map, a stem, and SE before a
+/// single conv.
+#[test]
+fn whole_block_op_matches_candle_and_finite_differences() {
+    let mbconv = vec![
+        Stage::Conv {
+            out_channels: 12,
+            kernel: 1,
+            stride: 1,
+        },
+        Stage::BatchNorm { silu: true },
+        Stage::Depthwise {
+            kernel: 3,
+            stride: 1,
+        },
+        Stage::BatchNorm { silu: true },
+        Stage::SqueezeExcite { squeeze: 2 },
+        Stage::Conv {
+            out_channels: 3,
+            kernel: 1,
+            stride: 1,
+        },
+        Stage::BatchNorm { silu: false },
+    ];
+    let fused_s2 = vec![
+        Stage::Conv {
+            out_channels: 8,
+            kernel: 3,
+            stride: 2,
+        },
+        Stage::BatchNorm { silu: true },
+        Stage::Conv {
+            out_channels: 5,
+            kernel: 1,
+            stride: 1,
+        },
+        Stage::BatchNorm { silu: false },
+    ];
+    let stem = vec![
+        Stage::Conv {
+            out_channels: 4,
+            kernel: 3,
+            stride: 2,
+        },
+        Stage::BatchNorm { silu: true },
+    ];
+    let se_first = vec![
+        Stage::SqueezeExcite { squeeze: 1 },
+        Stage::Conv {
+            out_channels: 4,
+            kernel: 3,
+            stride: 1,
+        },
+        Stage::BatchNorm { silu: true },
+    ];
+    /// Name, stages, input shape, the shortcut's per-image factors.
+    type Case = (&'static str, Vec<Stage>, [usize; 4], Option<Vec<f64>>);
+    let cases: [Case; 4] = [
+        ("mbconv", mbconv, [3, 3, 5, 6], Some(vec![1.25, 0.0, 1.25])),
+        ("fused stride 2", fused_s2, [2, 3, 7, 5], None),
+        ("stem", stem, [2, 1, 8, 8], None),
+        (
+            "se before a conv",
+            se_first,
+            [2, 4, 4, 3],
+            Some(vec![1.0, 1.0]),
+        ),
+    ];
+    for (name, stages, shape, keep) in cases {
+        let mut inputs = vec![randn(&shape, DType::F32)];
+        inputs.extend(block_params(&stages, shape[1]));
+        let ours = |t: &[Tensor]| {
+            block_train(&t[0], &t[1..], &stages, keep.clone(), 1e-3)
+                .unwrap()
+                .0
+        };
+        let stock = |t: &[Tensor]| stock_block(t, &stages, keep.as_deref());
+        // Few values per channel: compared in f64, as the BatchNorm test explains.
+        let wide: Vec<Tensor> = inputs
+            .iter()
+            .map(|t| t.to_dtype(DType::F64).unwrap())
+            .collect();
+        compare(name, &ours, &stock, &wide);
+        finite_differences(name, &ours, &inputs);
+        let (_, stats) =
+            block_train(&inputs[0], &inputs[1..], &stages, keep.clone(), 1e-3).unwrap();
+        let norms = stages
+            .iter()
+            .filter(|s| matches!(s, Stage::BatchNorm { .. }))
+            .count();
+        assert_eq!(stats.len(), norms, "{name}: one record per BatchNorm");
+        let first = stages
+            .iter()
+            .position(|s| matches!(s, Stage::BatchNorm { .. }))
+            .unwrap();
+        let before = stock_block(&inputs[..], &stages[..first], None);
+        let mean: Vec<f32> = before
+            .mean_keepdim((0, 2, 3))
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        for (a, b) in stats[0].mean.iter().zip(mean) {
+            assert!(
+                (a - b as f64).abs() < 1e-4,
+                "{name}: first BatchNorm's mean"
+            );
+        }
+    }
+}
+
+/// A second backward pass through one forward pass is refused, not wrong.
+#[test]
+fn whole_block_op_refuses_a_second_backward() {
+    let stages = [
+        Stage::Conv {
+            out_channels: 2,
+            kernel: 1,
+            stride: 1,
+        },
+        Stage::BatchNorm { silu: false },
+    ];
+    let x = Var::from_tensor(&randn(&[2, 2, 3, 3], DType::F32)).unwrap();
+    let params = block_params(&stages, 2);
+    let (y, _) = block_train(x.as_tensor(), &params, &stages, None, 1e-3).unwrap();
+    let loss = y.sqr().unwrap().sum_all().unwrap();
+    assert!(loss.backward().is_ok());
+    let err = loss.backward().unwrap_err().to_string();
+    assert!(err.contains("second backward"), "{err}");
 }

@@ -190,14 +190,13 @@ fn the_same_seed_builds_and_trains_the_same_network() {
     assert_ne!(out(11), out(12));
 }
 
-/// The whole network with our kernels against candle's stock layers: same logits,
-/// same gradients, same running statistics.
-#[test]
-fn fast_and_stock_ops_agree_on_the_whole_network() {
+/// The whole network with two op sets: same logits, same gradients, same running
+/// statistics.
+fn op_sets_agree(spec: &space::ArchSpec, ours: models::ops::OpSet, reference: models::ops::OpSet) {
     use models::ops::OpSet;
     let (x, y) = batch(6, DType::F32);
     let run = |ops: OpSet| {
-        let mut model = EfficientNet::new(&deterministic_tiny_spec(), 21, &Device::Cpu).unwrap();
+        let mut model = EfficientNet::new(spec, 21, &Device::Cpu).unwrap();
         model.set_ops(ops);
         let logits = model.forward_t(&x, true).unwrap();
         let grads = cross_entropy(&logits, &y).unwrap().backward().unwrap();
@@ -213,7 +212,7 @@ fn fast_and_stock_ops_agree_on_the_whole_network() {
             .collect();
         (logits, eval, tensors)
     };
-    let (fast, stock) = (run(OpSet::Fast), run(OpSet::Stock));
+    let (fast, stock) = (run(ours), run(reference));
     let close = |a: &Tensor, b: &Tensor, what: &str| {
         let diff = (a - b)
             .unwrap()
@@ -233,11 +232,35 @@ fn fast_and_stock_ops_agree_on_the_whole_network() {
             .to_scalar::<f32>()
             .unwrap()
             .max(1e-3);
-        assert!(diff / scale < 1e-4, "{what}: {diff} of {scale}");
+        assert!(
+            diff / scale < 1e-4,
+            "{ours} against {reference}: {what}: {diff} of {scale}"
+        );
     };
     close(&fast.0, &stock.0, "training logits");
     close(&fast.1, &stock.1, "evaluation logits");
     for (i, (a, b)) in fast.2.iter().zip(&stock.2).enumerate() {
         close(a, b, &format!("tensor {i}"));
     }
+}
+
+/// Our kernels against candle's stock layers (no randomness: candle's layers draw
+/// no masks of ours).
+#[test]
+fn fast_and_stock_ops_agree_on_the_whole_network() {
+    use models::ops::OpSet;
+    op_sets_agree(&deterministic_tiny_spec(), OpSet::Fast, OpSet::Stock);
+    op_sets_agree(&deterministic_tiny_spec(), OpSet::PerOp, OpSet::Stock);
+}
+
+/// Whole-block ops against our per-layer ops, with stochastic depth and dropout:
+/// both draw the same masks from the network's generator, so they must agree.
+#[test]
+fn whole_block_and_per_op_agree_with_stochastic_depth() {
+    use models::ops::OpSet;
+    let spec = space::ArchSpec {
+        survival_prob: 0.5,
+        ..tiny_spec()
+    };
+    op_sets_agree(&spec, OpSet::Fast, OpSet::PerOp);
 }

@@ -37,7 +37,9 @@ impl DeviceArg {
 /// `--ops`.
 #[derive(Args, Clone, Copy, Debug)]
 pub struct OpsArg {
-    /// `fast` (our kernels) or `stock` (candle-nn's layers, for comparison).
+    /// `fast` (our kernels; in training on the CPU a block's layers run as one op),
+    /// `per-op` (our kernels, one op per layer, for comparison) or `stock` (candle-nn's
+    /// layers, for comparison).
     #[arg(long, default_value = "fast")]
     pub ops: OpSet,
 }

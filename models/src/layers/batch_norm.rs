@@ -48,14 +48,7 @@ impl BatchNorm {
                 return ops::batch_norm_eval(x, gamma, beta, mean, var, BN_EPS, silu);
             }
             let (y, stats) = ops::batch_norm_train(x, gamma, beta, BN_EPS, silu)?;
-            let as_tensor = |v: Vec<f64>| {
-                Tensor::from_vec(v, stats.mean.len(), x.device())?.to_dtype(x.dtype())
-            };
-            self.update_running(
-                &as_tensor(stats.mean.clone())?,
-                &as_tensor(stats.var.clone())?,
-                stats.count,
-            )?;
+            self.record_batch(&stats)?;
             return Ok(y);
         }
         let y = self.stock_forward(x, train)?;
@@ -82,6 +75,19 @@ impl BatchNorm {
         x.broadcast_sub(&mean)?
             .broadcast_mul(&scale)?
             .broadcast_add(&per_channel(&self.bias)?)
+    }
+
+    /// Moves the running statistics towards a training batch's, computed by our
+    /// kernels.
+    pub(crate) fn record_batch(&self, stats: &ops::Stats) -> Result<()> {
+        let like = self.running_mean.as_tensor();
+        let as_tensor =
+            |v: &[f64]| Tensor::from_slice(v, v.len(), like.device())?.to_dtype(like.dtype());
+        self.update_running(
+            &as_tensor(&stats.mean)?,
+            &as_tensor(&stats.var)?,
+            stats.count,
+        )
     }
 
     /// Running statistics take the unbiased batch variance, as PyTorch's do.

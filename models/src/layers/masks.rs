@@ -5,12 +5,10 @@ use candle_core::{Result, Tensor};
 use rand::Rng;
 use rand::rngs::StdRng;
 
-/// A mask of `shape` whose entries are `1/keep` with probability `keep`, else 0, so
-/// the expected output equals the input.
-fn keep_mask(shape: &[usize], keep: f64, like: &Tensor, rng: &mut StdRng) -> Result<Tensor> {
-    let n: usize = shape.iter().product();
+/// `n` draws that are `1/keep` with probability `keep`, else 0.
+pub fn keep_scales(n: usize, keep: f64, rng: &mut StdRng) -> Vec<f32> {
     let scale = (1.0 / keep) as f32;
-    let values: Vec<f32> = (0..n)
+    (0..n)
         .map(|_| {
             if rng.random::<f64>() < keep {
                 scale
@@ -18,7 +16,13 @@ fn keep_mask(shape: &[usize], keep: f64, like: &Tensor, rng: &mut StdRng) -> Res
                 0.0
             }
         })
-        .collect();
+        .collect()
+}
+
+/// A mask of `shape` whose entries are `1/keep` with probability `keep`, else 0, so
+/// the expected output equals the input.
+fn keep_mask(shape: &[usize], keep: f64, like: &Tensor, rng: &mut StdRng) -> Result<Tensor> {
+    let values = keep_scales(shape.iter().product(), keep, rng);
     Tensor::from_vec(values, shape, like.device())?.to_dtype(like.dtype())
 }
 

@@ -5,12 +5,14 @@ mod conv;
 mod linear;
 mod masks;
 mod squeeze_excite;
+mod whole_block;
 
 pub use batch_norm::{BN_EPS, BN_MOMENTUM, BatchNorm};
 pub use conv::Conv2d;
 pub use linear::Linear;
-pub use masks::{drop_path, dropout};
+pub use masks::{drop_path, dropout, keep_scales};
 pub use squeeze_excite::SqueezeExcite;
+pub use whole_block::WholeBlock;
 
 use candle_core::{Result, Tensor};
 use rand::rngs::StdRng;
@@ -112,9 +114,15 @@ impl Sequence {
         Ok(Sequence(layers))
     }
 
-    /// Runs the layers in order; a BatchNorm followed by a SiLU runs as one fused
-    /// layer.
+    /// Runs the layers in order: as one whole-block op where the pass allows
+    /// ([`Pass::whole_blocks`]), else one by one, a BatchNorm followed by a SiLU
+    /// as one fused layer.
     pub fn forward(&self, x: &Tensor, pass: &mut Pass) -> Result<Tensor> {
+        if pass.whole_blocks(x)
+            && let Some(block) = self.whole_block()
+        {
+            return block.forward(x, None);
+        }
         let mut h = x.clone();
         let mut i = 0;
         while i < self.0.len() {

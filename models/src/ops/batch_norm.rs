@@ -26,13 +26,13 @@ pub struct Stats {
 }
 
 #[derive(Clone, Copy)]
-struct Dims {
+pub(super) struct Dims {
     channels: usize,
     plane: usize,
 }
 
 impl Dims {
-    fn of(dims: &[usize]) -> Dims {
+    pub(super) fn of(dims: &[usize]) -> Dims {
         Dims {
             channels: dims[1],
             plane: dims[2..].iter().product(),
@@ -63,7 +63,7 @@ fn sum<T: Real>(values: &[T]) -> T {
 }
 
 kernel! {
-fn plane_sum<T: Real>(values: &[T]) -> T {
+pub(super) fn plane_sum<T: Real>(values: &[T]) -> T {
     sum(values)
 }
 }
@@ -85,7 +85,7 @@ fn squared_deviation<T: Real>(values: &[T], mean: T) -> T {
 }
 
 /// Mean and biased variance per channel, two passes for accuracy.
-fn statistics<T: Real>(x: &[T], d: Dims) -> Stats {
+pub(super) fn statistics<T: Real>(x: &[T], d: Dims) -> Stats {
     let count = x.len() / d.channels;
     let per_channel: Vec<(f64, f64)> = (0..d.channels)
         .into_par_iter()
@@ -107,7 +107,7 @@ fn statistics<T: Real>(x: &[T], d: Dims) -> Stats {
 }
 
 /// Per-channel `scale` and `shift` so that `z = scale·x + shift`.
-fn affine(stats: &Stats, gamma: &[f64], beta: &[f64], eps: f64) -> (Vec<f64>, Vec<f64>) {
+pub(super) fn affine(stats: &Stats, gamma: &[f64], beta: &[f64], eps: f64) -> (Vec<f64>, Vec<f64>) {
     let scale: Vec<f64> = (0..gamma.len())
         .map(|c| gamma[c] / (stats.var[c] + eps).sqrt())
         .collect();
@@ -133,7 +133,13 @@ fn normalize_plane<T: Real>(out: &mut [T], input: &[T], a: T, b: T, silu: bool) 
 }
 }
 
-fn normalize<T: Real>(x: &[T], d: Dims, scale: &[f64], shift: &[f64], silu: bool) -> Vec<T> {
+pub(super) fn normalize<T: Real>(
+    x: &[T],
+    d: Dims,
+    scale: &[f64],
+    shift: &[f64],
+    silu: bool,
+) -> Vec<T> {
     let mut y = vec![T::ZERO; x.len()];
     y.par_chunks_mut(d.plane)
         .zip(x.par_chunks(d.plane))
@@ -294,58 +300,61 @@ fn grad_input_plane<T: Real>(
 }
 }
 
-impl BatchNormBackward {
-    fn run<T: Real>(&self, x: &[T], gy: &[T], d: Dims) -> Vec<T> {
-        let (scale, shift) = affine(&self.stats, &self.gamma, &self.beta, self.eps);
-        let silu = self.silu;
-        let invstd: Vec<f64> = self
-            .stats
-            .var
-            .iter()
-            .map(|v| 1.0 / (v + self.eps).sqrt())
-            .collect();
-        // Per channel: Σ gz and Σ gz·x̂.
-        let sums: Vec<(f64, f64)> = (0..d.channels)
-            .into_par_iter()
-            .map(|c| {
-                let (a, b) = (T::from_f64(scale[c]), T::from_f64(shift[c]));
-                let mean = T::from_f64(self.stats.mean[c]);
-                let (mut sum_gz, mut sum_gz_x) = (0f64, 0f64);
-                for (xs, gs) in planes_of(x, d, c).zip(planes_of(gy, d, c)) {
-                    let (s1, s2) = grad_sums_plane(xs, gs, a, b, mean, silu);
-                    sum_gz += s1.to_f64();
-                    sum_gz_x += s2.to_f64();
-                }
-                (sum_gz, sum_gz_x * invstd[c])
-            })
-            .collect();
-        let n = self.stats.count as f64;
-        let mut gx = vec![T::ZERO; x.len()];
-        gx.par_chunks_mut(d.plane)
-            .zip(x.par_chunks(d.plane).zip(gy.par_chunks(d.plane)))
-            .enumerate()
-            .for_each(|(p, (out, (xs, gs)))| {
-                let c = p % d.channels;
-                let f = T::from_f64;
-                grad_input_plane(
-                    out,
-                    xs,
-                    gs,
-                    f(scale[c]),
-                    f(shift[c]),
-                    f(self.stats.mean[c]),
-                    f(invstd[c]),
-                    f(self.gamma[c] * invstd[c]),
-                    f(sums[c].0 / n),
-                    f(sums[c].1 / n),
-                    silu,
-                );
-            });
-        let dgamma = sums.iter().map(|s| s.1).collect();
-        let dbeta = sums.iter().map(|s| s.0).collect();
-        *self.param_grads.lock().unwrap_or_else(|p| p.into_inner()) = Some((dgamma, dbeta));
-        gx
-    }
+/// The BatchNorm(+SiLU) backward pass: `(gx, dγ, dβ)` from the input `x`, the output
+/// gradient `gy` and the forward pass's statistics.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn backward<T: Real>(
+    x: &[T],
+    gy: &[T],
+    d: Dims,
+    gamma: &[f64],
+    beta: &[f64],
+    stats: &Stats,
+    eps: f64,
+    silu: bool,
+) -> (Vec<T>, Vec<f64>, Vec<f64>) {
+    let (scale, shift) = affine(stats, gamma, beta, eps);
+    let invstd: Vec<f64> = stats.var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+    // Per channel: Σ gz and Σ gz·x̂.
+    let sums: Vec<(f64, f64)> = (0..d.channels)
+        .into_par_iter()
+        .map(|c| {
+            let (a, b) = (T::from_f64(scale[c]), T::from_f64(shift[c]));
+            let mean = T::from_f64(stats.mean[c]);
+            let (mut sum_gz, mut sum_gz_x) = (0f64, 0f64);
+            for (xs, gs) in planes_of(x, d, c).zip(planes_of(gy, d, c)) {
+                let (s1, s2) = grad_sums_plane(xs, gs, a, b, mean, silu);
+                sum_gz += s1.to_f64();
+                sum_gz_x += s2.to_f64();
+            }
+            (sum_gz, sum_gz_x * invstd[c])
+        })
+        .collect();
+    let n = stats.count as f64;
+    let mut gx = vec![T::ZERO; x.len()];
+    gx.par_chunks_mut(d.plane)
+        .zip(x.par_chunks(d.plane).zip(gy.par_chunks(d.plane)))
+        .enumerate()
+        .for_each(|(p, (out, (xs, gs)))| {
+            let c = p % d.channels;
+            let f = T::from_f64;
+            grad_input_plane(
+                out,
+                xs,
+                gs,
+                f(scale[c]),
+                f(shift[c]),
+                f(stats.mean[c]),
+                f(invstd[c]),
+                f(gamma[c] * invstd[c]),
+                f(sums[c].0 / n),
+                f(sums[c].1 / n),
+                silu,
+            );
+        });
+    let dgamma = sums.iter().map(|s| s.1).collect();
+    let dbeta = sums.iter().map(|s| s.0).collect();
+    (gx, dgamma, dbeta)
 }
 
 impl candle_core::CustomOp2 for BatchNormBackward {
@@ -362,7 +371,17 @@ impl candle_core::CustomOp2 for BatchNormBackward {
     ) -> Result<(CpuStorage, Shape)> {
         let d = Dims::of(l1.dims());
         by_dtype!(s1, "batch-norm-backward", |T| {
-            let gx = self.run::<T>(slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, d);
+            let (gx, dgamma, dbeta) = backward::<T>(
+                slice(s1, l1, self.name())?,
+                slice(s2, l2, self.name())?,
+                d,
+                &self.gamma,
+                &self.beta,
+                &self.stats,
+                self.eps,
+                self.silu,
+            );
+            *self.param_grads.lock().unwrap_or_else(|p| p.into_inner()) = Some((dgamma, dbeta));
             Ok((T::to_cpu_storage_owned(gx), l1.shape().clone()))
         })
     }

@@ -67,6 +67,16 @@ impl Geometry {
         self.in_channels * self.height * self.width
     }
 
+    /// `[B, Co, Ho, Wo]`.
+    pub(super) fn out_dims(&self) -> [usize; 4] {
+        [
+            self.batch,
+            self.out_channels,
+            self.out_height,
+            self.out_width,
+        ]
+    }
+
     fn out_image(&self) -> usize {
         self.out_channels * self.cols()
     }
@@ -244,14 +254,14 @@ pub(super) fn col2im<T: Real>(cols: &[T], gx: &mut [T], g: &Geometry) {
 
 /// A row-major or transposed view of a matrix for [`matmul`].
 #[derive(Clone, Copy)]
-struct Mat<T> {
+pub(super) struct Mat<T> {
     ptr: *const T,
     row_stride: isize,
     col_stride: isize,
 }
 
 impl<T> Mat<T> {
-    fn rows(data: &[T], cols: usize) -> Mat<T> {
+    pub(super) fn rows(data: &[T], cols: usize) -> Mat<T> {
         Mat {
             ptr: data.as_ptr(),
             row_stride: cols as isize,
@@ -260,7 +270,7 @@ impl<T> Mat<T> {
     }
 
     /// The transpose of a row-major matrix with `cols` columns.
-    fn transposed(data: &[T], cols: usize) -> Mat<T> {
+    pub(super) fn transposed(data: &[T], cols: usize) -> Mat<T> {
         Mat {
             ptr: data.as_ptr(),
             row_stride: 1,
@@ -270,7 +280,7 @@ impl<T> Mat<T> {
 }
 
 /// `dst[m×n] (+)= a[m×k] · b[k×n]`, dst row-major.
-fn matmul<T: Real>(
+pub(super) fn matmul<T: Real>(
     (m, n, k): (usize, usize, usize),
     dst: &mut [T],
     accumulate: bool,
@@ -367,7 +377,7 @@ fn grads_side_by_side<'a, T: Real>(
     }
 }
 
-fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
+pub(super) fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let mut y = vec![T::ZERO; g.batch * g.out_image()];
     for_groups(g, &mut y, g.out_image(), |images, out, threads| {
         let n = g.cols() * images.len();
@@ -386,7 +396,7 @@ fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     y
 }
 
-fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
+pub(super) fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let mut gx = vec![T::ZERO; g.batch * g.in_image()];
     for_groups(g, &mut gx, g.in_image(), |images, out, threads| {
         let (m, n, k) = (g.rows(), g.cols() * images.len(), g.out_channels);
@@ -404,7 +414,7 @@ fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     gx
 }
 
-fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
+pub(super) fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
     let (m, n) = (g.out_channels, g.rows());
     // gW += gy [Co × n·HoWo] · colsᵀ [n·HoWo × Ci·k·k], summed over groups.
     let accumulate = |images: Range<usize>, gw: &mut [T], first: bool, threads: usize| {

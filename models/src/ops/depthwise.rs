@@ -12,7 +12,7 @@ use super::real::{Real, by_dtype, kernel, slice};
 
 /// Geometry of one depthwise convolution.
 #[derive(Clone, Copy, Debug)]
-struct Geometry {
+pub(super) struct Geometry {
     channels: usize,
     height: usize,
     width: usize,
@@ -23,7 +23,7 @@ struct Geometry {
 }
 
 impl Geometry {
-    fn new(x: &[usize], kernel: usize, stride: usize) -> Geometry {
+    pub(super) fn new(x: &[usize], kernel: usize, stride: usize) -> Geometry {
         let (height, width) = (x[2], x[3]);
         let pad = kernel / 2;
         Geometry {
@@ -35,6 +35,11 @@ impl Geometry {
             out_height: (height + 2 * pad - kernel) / stride + 1,
             out_width: (width + 2 * pad - kernel) / stride + 1,
         }
+    }
+
+    /// `[B, C, Ho, Wo]` for a batch of `batch`.
+    pub(super) fn out_dims(&self, batch: usize) -> [usize; 4] {
+        [batch, self.channels, self.out_height, self.out_width]
     }
 
     fn pad(&self) -> isize {
@@ -87,7 +92,7 @@ fn axpy<T: Real>(dst: &mut [T], a: T, src: &[T]) {
 }
 
 #[inline(always)]
-fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+pub(super) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     // Sixteen partial sums over fixed-size chunks keep a vector accumulator.
     let mut acc = [T::ZERO; 16];
     let (ac, bc) = (a.chunks_exact(16), b.chunks_exact(16));
@@ -372,7 +377,7 @@ fn grad_weight_flat<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], flat: &Flat<T>) 
 }
 }
 
-fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
+pub(super) fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let planes = x.len() / g.in_plane();
     let mut y = vec![T::ZERO; planes * g.out_plane()];
     let k2 = g.kernel * g.kernel;
@@ -391,7 +396,7 @@ fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     y
 }
 
-fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
+pub(super) fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let planes = gy.len() / g.out_plane();
     let mut gx = vec![T::ZERO; planes * g.in_plane()];
     let k2 = g.kernel * g.kernel;
@@ -410,7 +415,7 @@ fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     gx
 }
 
-fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
+pub(super) fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
     let batch = x.len() / (g.channels * g.in_plane());
     let k2 = g.kernel * g.kernel;
     let mut gw = vec![T::ZERO; g.channels * k2];

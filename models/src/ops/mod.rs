@@ -7,6 +7,7 @@
 //! check-ops`.
 
 mod batch_norm;
+mod block;
 mod conv;
 #[cfg(feature = "cuda")]
 mod cuda;
@@ -15,6 +16,7 @@ pub(crate) mod real;
 mod unfold;
 
 pub use batch_norm::{Stats, batch_norm_eval, batch_norm_train};
+pub use block::{Stage, block_train};
 pub use depthwise::depthwise_conv2d;
 pub(crate) use real::kernel;
 pub use real::{Real, exp_f32};
@@ -23,9 +25,13 @@ pub use unfold::conv2d_unfolded;
 /// Which implementation the layers use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OpSet {
-    /// Our kernels (on the CPU and CUDA, f32 and f64); candle's everywhere else.
+    /// Our kernels (on the CPU and CUDA, f32 and f64); candle's everywhere else. In
+    /// training on the CPU a block's layers run as one op ([`block_train`]).
     #[default]
     Fast,
+    /// Our kernels one layer at a time, each its own node of candle's autograd:
+    /// the path before whole-block ops, kept to compare them with.
+    PerOp,
     /// candle-nn's stock operations, for comparison.
     Stock,
 }
@@ -34,7 +40,7 @@ impl OpSet {
     /// Whether our convolution kernels serve tensors on `device` of type `dtype`.
     /// (Our BatchNorm is CPU-only: on a GPU candle's elementwise kernels do well.)
     pub fn fast_for(self, device: &candle_core::Device, dtype: candle_core::DType) -> bool {
-        self == OpSet::Fast
+        matches!(self, OpSet::Fast | OpSet::PerOp)
             && (device.is_cpu() || device.is_cuda())
             && matches!(dtype, candle_core::DType::F32 | candle_core::DType::F64)
     }
@@ -59,14 +65,15 @@ impl std::fmt::Display for OpSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             OpSet::Fast => "fast",
+            OpSet::PerOp => "per-op",
             OpSet::Stock => "stock",
         })
     }
 }
 
-/// A name that is neither `fast` nor `stock`.
+/// A name that is not `fast`, `per-op` or `stock`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown op set `{0}`: use `fast` or `stock`")]
+#[error("unknown op set `{0}`: use `fast`, `per-op` or `stock`")]
 pub struct UnknownOpSet(pub String);
 
 impl std::str::FromStr for OpSet {
@@ -74,6 +81,7 @@ impl std::str::FromStr for OpSet {
     fn from_str(s: &str) -> Result<OpSet, UnknownOpSet> {
         match s {
             "fast" => Ok(OpSet::Fast),
+            "per-op" => Ok(OpSet::PerOp),
             "stock" => Ok(OpSet::Stock),
             other => Err(UnknownOpSet(other.to_string())),
         }

@@ -2,7 +2,7 @@
 //! checks), and access to candle's CPU storage as plain slices.
 
 use candle_core::{CpuStorage, Layout, Result, WithDType};
-use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub, SubAssign};
+use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
 pub trait Real:
     WithDType
@@ -13,6 +13,7 @@ pub trait Real:
     + Div<Output = Self>
     + Neg<Output = Self>
     + AddAssign
+    + MulAssign
     + SubAssign
     + PartialOrd
     + Default

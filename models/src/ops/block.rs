@@ -1,0 +1,599 @@
+//! A whole block as one training op: its convolutions, BatchNorms (with the SiLU
+//! that follows), squeeze-excitation and shortcut with stochastic depth run in one
+//! candle custom op with a hand-written backward pass. candle's autograd then holds
+//! one node per block instead of one per layer, and each node it holds costs a
+//! zero-filled gradient buffer and an addition into it in every backward pass; the
+//! residual add, the drop-path mask and the SE gating also stop being separate
+//! element-wise passes with their own temporaries.
+//!
+//! The stages reuse the per-layer kernels of this module. The block's parameters
+//! come packed into one vector (the op's second input) in stage order; the forward
+//! pass keeps the input of every stage after the first, and SE's small vectors, for
+//! the backward pass, which frees them as it goes.
+
+use std::any::Any;
+use std::sync::{Arc, Mutex};
+
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor, WithDType};
+use rayon::prelude::*;
+
+use super::batch_norm::{self, Dims, Stats};
+use super::conv::{self, Mat, matmul};
+use super::depthwise;
+use super::real::{Real, by_dtype, kernel, slice};
+
+/// One layer of a block, as the op runs it. Input channels come from the shape
+/// that reaches the stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Dense convolution, weight `[Co, Ci, k, k]`, padding k/2.
+    Conv {
+        out_channels: usize,
+        kernel: usize,
+        stride: usize,
+    },
+    /// One k×k filter per channel, weight `[C, 1, k, k]`.
+    Depthwise { kernel: usize, stride: usize },
+    /// Training-mode BatchNorm (γ `[C]`, β `[C]`), then SiLU if `silu`.
+    BatchNorm { silu: bool },
+    /// Squeeze-excitation: reduce weight `[S, C]`, bias `[S]`, expand weight
+    /// `[C, S]`, bias `[C]`; SiLU inside, sigmoid gate.
+    SqueezeExcite { squeeze: usize },
+}
+
+/// Where a stage's input comes from and where its parameters lie in the packed
+/// vector.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    input: [usize; 4],
+    params: usize,
+}
+
+/// The slot of every stage, the number of packed parameters and the output shape.
+fn layout(stages: &[Stage], x: [usize; 4]) -> Result<(Vec<Slot>, usize, [usize; 4])> {
+    let (mut dims, mut params) = (x, 0);
+    let mut slots = Vec::with_capacity(stages.len());
+    for stage in stages {
+        slots.push(Slot {
+            input: dims,
+            params,
+        });
+        let [b, c, h, w] = dims;
+        match *stage {
+            Stage::Conv {
+                out_channels,
+                kernel,
+                stride,
+            } => {
+                params += out_channels * c * kernel * kernel;
+                dims = conv::Geometry::new(&dims, &[out_channels, c, kernel, kernel], stride)
+                    .out_dims();
+            }
+            Stage::Depthwise { kernel, stride } => {
+                params += c * kernel * kernel;
+                dims = depthwise::Geometry::new(&dims, kernel, stride).out_dims(b);
+            }
+            Stage::BatchNorm { .. } => params += 2 * c,
+            Stage::SqueezeExcite { squeeze } => params += 2 * squeeze * c + squeeze + c,
+        }
+        if dims.contains(&0) {
+            candle_core::bail!(
+                "whole-block op: stage {stage:?} on {b}x{c}x{h}x{w} gives an empty map"
+            );
+        }
+    }
+    Ok((slots, params, dims))
+}
+
+/// What a stage's backward pass needs besides its input.
+enum Saved<T> {
+    Nothing,
+    Norm(Stats),
+    Excite {
+        /// `[B, C]` plane means, `[B, S]` hidden pre-activations, `[B, C]` gates.
+        pooled: Vec<T>,
+        hidden: Vec<T>,
+        gate: Vec<T>,
+    },
+}
+
+/// The forward pass's record for the backward pass.
+struct Trace<T> {
+    /// The input of every stage but the first (the op's own input).
+    inputs: Vec<Vec<T>>,
+    saved: Vec<Saved<T>>,
+}
+
+#[inline(always)]
+fn silu_grad<T: Real>(a: T) -> T {
+    let s = a.sigmoid();
+    s * (T::ONE + a * (T::ONE - s))
+}
+
+kernel! {
+fn plane_dot<T: Real>(a: &[T], b: &[T]) -> T {
+    depthwise::dot(a, b)
+}
+}
+
+kernel! {
+/// `out = x·gate` over one plane.
+fn scale_plane<T: Real>(out: &mut [T], x: &[T], gate: T) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v * gate;
+    }
+}
+}
+
+kernel! {
+/// `out = g·gate + shift` over one plane (SE's input gradient).
+fn scale_shift_plane<T: Real>(out: &mut [T], g: &[T], gate: T, shift: T) {
+    for (o, &v) in out.iter_mut().zip(g) {
+        *o = v * gate + shift;
+    }
+}
+}
+
+kernel! {
+/// `out = x + keep·out` over one image (the shortcut).
+fn shortcut_image<T: Real>(out: &mut [T], x: &[T], keep: T) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v + keep * *o;
+    }
+}
+}
+
+/// `[B, S]` = `[B, K]` · `w`ᵀ + `bias`, `w` being `[S, K]` row-major.
+fn dense<T: Real>(input: &[T], w: &[T], bias: &[T], (b, k, s): (usize, usize, usize)) -> Vec<T> {
+    let mut out: Vec<T> = (0..b).flat_map(|_| bias.iter().copied()).collect();
+    matmul(
+        (b, s, k),
+        &mut out,
+        true,
+        Mat::rows(input, k),
+        Mat::transposed(w, k),
+        1,
+    );
+    out
+}
+
+fn excite_forward<T: Real>(
+    x: &[T],
+    p: &[T],
+    dims: [usize; 4],
+    squeeze: usize,
+) -> (Vec<T>, Saved<T>) {
+    let [b, c, h, w] = dims;
+    let (plane, s) = (h * w, squeeze);
+    let (reduce, rest) = p.split_at(s * c);
+    let (reduce_bias, rest) = rest.split_at(s);
+    let (expand, expand_bias) = rest.split_at(c * s);
+    let inv = T::from_f64(1.0 / plane as f64);
+    let pooled: Vec<T> = x
+        .par_chunks(plane)
+        .map(|p| batch_norm::plane_sum(p) * inv)
+        .collect();
+    let hidden = dense(&pooled, reduce, reduce_bias, (b, c, s));
+    let act: Vec<T> = hidden.iter().map(|&a| a * a.sigmoid()).collect();
+    let gate: Vec<T> = dense(&act, expand, &expand_bias[..c], (b, s, c))
+        .into_iter()
+        .map(|a| a.sigmoid())
+        .collect();
+    let mut y = vec![T::ZERO; x.len()];
+    y.par_chunks_mut(plane)
+        .zip(x.par_chunks(plane))
+        .zip(gate.par_iter())
+        .for_each(|((out, xs), &g)| scale_plane(out, xs, g));
+    (
+        y,
+        Saved::Excite {
+            pooled,
+            hidden,
+            gate,
+        },
+    )
+}
+
+/// SE's backward pass: the input gradient, and the parameter gradients written
+/// into `gp` (laid out as the parameters).
+#[allow(clippy::too_many_arguments)]
+fn excite_backward<T: Real>(
+    x: &[T],
+    gy: &[T],
+    p: &[T],
+    gp: &mut [T],
+    dims: [usize; 4],
+    squeeze: usize,
+    (pooled, hidden, gate): (&[T], &[T], &[T]),
+) -> Vec<T> {
+    let [b, c, h, w] = dims;
+    let (plane, s) = (h * w, squeeze);
+    let reduce = &p[..s * c];
+    let expand = &p[s * c + s..s * c + s + c * s];
+    let (g_reduce, rest) = gp.split_at_mut(s * c);
+    let (g_reduce_bias, rest) = rest.split_at_mut(s);
+    let (g_expand, g_expand_bias) = rest.split_at_mut(c * s);
+    // Through the gate: ∂/∂gate = Σ gy·x over the plane, then the sigmoid.
+    let g_pre: Vec<T> = gy
+        .par_chunks(plane)
+        .zip(x.par_chunks(plane))
+        .zip(gate.par_iter())
+        .map(|((gs, xs), &g)| plane_dot(gs, xs) * g * (T::ONE - g))
+        .collect();
+    let act: Vec<T> = hidden.iter().map(|&a| a * a.sigmoid()).collect();
+    // Expand: [B, C] = act [B, S] · expandᵀ + bias.
+    matmul(
+        (c, s, b),
+        g_expand,
+        false,
+        Mat::transposed(&g_pre, c),
+        Mat::rows(&act, s),
+        1,
+    );
+    for (i, gb) in g_expand_bias[..c].iter_mut().enumerate() {
+        *gb = (0..b).fold(T::ZERO, |acc, n| acc + g_pre[n * c + i]);
+    }
+    let mut g_hidden = vec![T::ZERO; b * s];
+    matmul(
+        (b, s, c),
+        &mut g_hidden,
+        false,
+        Mat::rows(&g_pre, c),
+        Mat::rows(expand, s),
+        1,
+    );
+    for (g, &a) in g_hidden.iter_mut().zip(hidden) {
+        *g *= silu_grad(a);
+    }
+    // Reduce: [B, S] = pooled [B, C] · reduceᵀ + bias.
+    matmul(
+        (s, c, b),
+        g_reduce,
+        false,
+        Mat::transposed(&g_hidden, s),
+        Mat::rows(pooled, c),
+        1,
+    );
+    for (i, gb) in g_reduce_bias.iter_mut().enumerate() {
+        *gb = (0..b).fold(T::ZERO, |acc, n| acc + g_hidden[n * s + i]);
+    }
+    let mut g_pooled = vec![T::ZERO; b * c];
+    matmul(
+        (b, c, s),
+        &mut g_pooled,
+        false,
+        Mat::rows(&g_hidden, s),
+        Mat::rows(reduce, c),
+        1,
+    );
+    let inv = T::from_f64(1.0 / plane as f64);
+    let mut gx = vec![T::ZERO; x.len()];
+    gx.par_chunks_mut(plane)
+        .zip(gy.par_chunks(plane))
+        .zip(gate.par_iter().zip(g_pooled.par_iter()))
+        .for_each(|((out, gs), (&g, &gp))| scale_shift_plane(out, gs, g, gp * inv));
+    gx
+}
+
+fn to_f64<T: Real>(v: &[T]) -> Vec<f64> {
+    v.iter().map(|g| g.to_f64()).collect()
+}
+
+/// The block's training forward pass: `(x, packed parameters) → y`.
+pub struct BlockTrain {
+    pub stages: Vec<Stage>,
+    /// With a shortcut, `y = x + keep[b]·branch(x)[b]`: `keep` is 0 for an image
+    /// whose branch is dropped, else 1/survival.
+    pub shortcut: Option<Vec<f64>>,
+    pub eps: f64,
+    /// Each BatchNorm's batch statistics, in stage order, for the running ones.
+    pub stats: Arc<Mutex<Vec<Stats>>>,
+    trace: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+impl BlockTrain {
+    fn forward<T: Real>(&self, x: &[T], dims: [usize; 4], p: &[T]) -> Result<(Vec<T>, [usize; 4])> {
+        let (slots, _, out_dims) = layout(&self.stages, dims)?;
+        let mut trace = Trace::<T> {
+            inputs: Vec::with_capacity(self.stages.len()),
+            saved: Vec::with_capacity(self.stages.len()),
+        };
+        let mut stats = Vec::new();
+        let mut current: Option<Vec<T>> = None;
+        for (stage, slot) in self.stages.iter().zip(&slots) {
+            let input = current.as_deref().unwrap_or(x);
+            let p = &p[slot.params..];
+            let (out, saved) = match *stage {
+                Stage::Conv {
+                    out_channels,
+                    kernel,
+                    stride,
+                } => {
+                    let w = [out_channels, slot.input[1], kernel, kernel];
+                    let g = conv::Geometry::new(&slot.input, &w, stride);
+                    (
+                        conv::forward(input, &p[..w.iter().product()], &g),
+                        Saved::Nothing,
+                    )
+                }
+                Stage::Depthwise { kernel, stride } => {
+                    let g = depthwise::Geometry::new(&slot.input, kernel, stride);
+                    let w = &p[..slot.input[1] * kernel * kernel];
+                    (depthwise::forward(input, w, &g), Saved::Nothing)
+                }
+                Stage::BatchNorm { silu } => {
+                    let (d, c) = (Dims::of(&slot.input), slot.input[1]);
+                    let s = batch_norm::statistics(input, d);
+                    let (scale, shift) =
+                        batch_norm::affine(&s, &to_f64(&p[..c]), &to_f64(&p[c..2 * c]), self.eps);
+                    stats.push(s.clone());
+                    (
+                        batch_norm::normalize(input, d, &scale, &shift, silu),
+                        Saved::Norm(s),
+                    )
+                }
+                Stage::SqueezeExcite { squeeze } => excite_forward(input, p, slot.input, squeeze),
+            };
+            if let Some(previous) = current.replace(out) {
+                trace.inputs.push(previous);
+            }
+            trace.saved.push(saved);
+        }
+        let mut y = current.unwrap_or_else(|| x.to_vec());
+        if let Some(keep) = &self.shortcut {
+            if out_dims != dims {
+                candle_core::bail!(
+                    "whole-block op: a shortcut needs the branch to keep the shape {dims:?}, it gives {out_dims:?}"
+                );
+            }
+            let image = y.len() / dims[0];
+            y.par_chunks_mut(image)
+                .zip(x.par_chunks(image))
+                .zip(keep.par_iter())
+                .for_each(|((out, xs), &k)| shortcut_image(out, xs, T::from_f64(k)));
+        }
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = stats;
+        *self.trace.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(trace));
+        Ok((y, out_dims))
+    }
+
+    /// `(gx, gp)` from the input, the packed parameters, the output gradient and
+    /// the forward pass's trace.
+    fn backward<T: Real>(
+        &self,
+        x: &[T],
+        dims: [usize; 4],
+        p: &[T],
+        gy: &[T],
+        mut trace: Trace<T>,
+    ) -> Result<(Vec<T>, Vec<T>)> {
+        let (slots, params, _) = layout(&self.stages, dims)?;
+        let mut gp = vec![T::ZERO; params];
+        let mut g: Vec<T> = match &self.shortcut {
+            Some(keep) => {
+                let image = gy.len() / dims[0];
+                let mut g = vec![T::ZERO; gy.len()];
+                g.par_chunks_mut(image)
+                    .zip(gy.par_chunks(image))
+                    .zip(keep.par_iter())
+                    .for_each(|((out, gs), &k)| scale_plane(out, gs, T::from_f64(k)));
+                g
+            }
+            None => gy.to_vec(),
+        };
+        for (i, (stage, slot)) in self.stages.iter().zip(&slots).enumerate().rev() {
+            let owned = if i > 0 { trace.inputs.pop() } else { None };
+            let input = owned.as_deref().unwrap_or(x);
+            let saved = trace.saved.pop().expect("one record per stage");
+            let (p, gp) = (&p[slot.params..], &mut gp[slot.params..]);
+            g = match (*stage, saved) {
+                (
+                    Stage::Conv {
+                        out_channels,
+                        kernel,
+                        stride,
+                    },
+                    _,
+                ) => {
+                    let w = [out_channels, slot.input[1], kernel, kernel];
+                    let n = w.iter().product();
+                    let geometry = conv::Geometry::new(&slot.input, &w, stride);
+                    gp[..n].copy_from_slice(&conv::grad_weight(input, &g, &geometry));
+                    conv::grad_input(&g, &p[..n], &geometry)
+                }
+                (Stage::Depthwise { kernel, stride }, _) => {
+                    let n = slot.input[1] * kernel * kernel;
+                    let geometry = depthwise::Geometry::new(&slot.input, kernel, stride);
+                    gp[..n].copy_from_slice(&depthwise::grad_weight(input, &g, &geometry));
+                    depthwise::grad_input(&g, &p[..n], &geometry)
+                }
+                (Stage::BatchNorm { silu }, Saved::Norm(stats)) => {
+                    let c = slot.input[1];
+                    let (gx, dgamma, dbeta) = batch_norm::backward(
+                        input,
+                        &g,
+                        Dims::of(&slot.input),
+                        &to_f64(&p[..c]),
+                        &to_f64(&p[c..2 * c]),
+                        &stats,
+                        self.eps,
+                        silu,
+                    );
+                    for (dst, v) in gp[..2 * c].iter_mut().zip(dgamma.into_iter().chain(dbeta)) {
+                        *dst = T::from_f64(v);
+                    }
+                    gx
+                }
+                (
+                    Stage::SqueezeExcite { squeeze },
+                    Saved::Excite {
+                        pooled,
+                        hidden,
+                        gate,
+                    },
+                ) => excite_backward(
+                    input,
+                    &g,
+                    p,
+                    gp,
+                    slot.input,
+                    squeeze,
+                    (&pooled, &hidden, &gate),
+                ),
+                (stage, _) => candle_core::bail!("whole-block op: no record for {stage:?}"),
+            };
+        }
+        if self.shortcut.is_some() {
+            for (a, &b) in g.iter_mut().zip(gy) {
+                *a += b;
+            }
+        }
+        Ok((g, gp))
+    }
+}
+
+fn dims4(l: &Layout) -> Result<[usize; 4]> {
+    l.dims().try_into().map_err(|_| {
+        candle_core::Error::Msg(format!(
+            "whole-block op: expects [B, C, H, W], got {:?}",
+            l.dims()
+        ))
+    })
+}
+
+impl CustomOp2 for BlockTrain {
+    fn name(&self) -> &'static str {
+        "whole-block"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let dims = dims4(l1)?;
+        let (_, params, _) = layout(&self.stages, dims)?;
+        if l2.shape().elem_count() != params {
+            candle_core::bail!(
+                "whole-block op: its stages take {params} parameters, {} were packed",
+                l2.shape().elem_count()
+            );
+        }
+        by_dtype!(s1, "whole-block", |T| {
+            let (y, out) = self.forward::<T>(
+                slice(s1, l1, self.name())?,
+                dims,
+                slice(s2, l2, self.name())?,
+            )?;
+            Ok((T::to_cpu_storage_owned(y), Shape::from(out.to_vec())))
+        })
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        params: &Tensor,
+        _y: &Tensor,
+        gy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let trace = self
+            .trace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| {
+                candle_core::Error::Msg(
+                    "whole-block op: a second backward pass through one forward pass".into(),
+                )
+            })?;
+        let backward = BlockBackward {
+            op: self,
+            trace: Mutex::new(Some(trace)),
+            param_grads: Mutex::new(None),
+        };
+        let gx = x.apply_op3_no_bwd(params, &gy.contiguous()?, &backward)?;
+        let gp = backward
+            .param_grads
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .expect("the backward kernel ran");
+        Ok((Some(gx), Some(gp)))
+    }
+}
+
+/// `(x, packed parameters, gy) → gx`; the parameter gradients come out beside it.
+struct BlockBackward<'a> {
+    op: &'a BlockTrain,
+    trace: Mutex<Option<Box<dyn Any + Send>>>,
+    param_grads: Mutex<Option<Tensor>>,
+}
+
+impl CustomOp3 for BlockBackward<'_> {
+    fn name(&self) -> &'static str {
+        "whole-block-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let dims = dims4(l1)?;
+        let trace = self
+            .trace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .expect("one run per backward pass");
+        by_dtype!(s1, "whole-block-backward", |T| {
+            let trace = *trace.downcast::<Trace<T>>().map_err(|_| {
+                candle_core::Error::Msg("whole-block op: trace of another float type".into())
+            })?;
+            let (gx, gp) = self.op.backward::<T>(
+                slice(s1, l1, self.name())?,
+                dims,
+                slice(s2, l2, self.name())?,
+                slice(s3, l3, self.name())?,
+                trace,
+            )?;
+            let n = gp.len();
+            *self.param_grads.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(Tensor::from_vec(gp, n, &candle_core::Device::Cpu)?);
+            Ok((T::to_cpu_storage_owned(gx), l1.shape().clone()))
+        })
+    }
+}
+
+/// Runs `stages` (and the shortcut, if given) on `x` `[B, C, H, W]` in training
+/// mode as one op. `params` are the stages' tensors in order (any shapes; they are
+/// flattened and packed). Returns the output and each BatchNorm's batch statistics.
+pub fn block_train(
+    x: &Tensor,
+    params: &[Tensor],
+    stages: &[Stage],
+    shortcut: Option<Vec<f64>>,
+    eps: f64,
+) -> Result<(Tensor, Vec<Stats>)> {
+    let flat = params
+        .iter()
+        .map(|p| p.flatten_all())
+        .collect::<Result<Vec<_>>>()?;
+    let packed = Tensor::cat(&flat, 0)?;
+    let stats = Arc::new(Mutex::new(Vec::new()));
+    let op = BlockTrain {
+        stages: stages.to_vec(),
+        shortcut,
+        eps,
+        stats: stats.clone(),
+        trace: Mutex::new(None),
+    };
+    let y = x.contiguous()?.apply_op2(&packed, op)?;
+    let stats = std::mem::take(&mut *stats.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok((y, stats))
+}
