@@ -7,6 +7,7 @@
 #   STOCK=1 scripts/bench_vs_timm.sh    # also candle's stock layers (slow: minutes)
 #   STEPS=9 scripts/bench_vs_timm.sh    # more timed repetitions (default 5)
 #   ROUNDS=5 scripts/bench_vs_timm.sh   # alternate the step comparison more (default 3)
+#   PROXY_SPEC=spec.json scripts/bench_vs_timm.sh   # another network for the proxy-scale row
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peer_dir="${PEER_DIR:-../shared/peer}"
@@ -23,27 +24,50 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
 # The whole training step (forward, cross-entropy, backward, RMSProp update),
-# alternating effnas and PyTorch for several rounds: the medians of the rounds and
-# the median of the per-round ratios are reported, which a noisy neighbour on the
-# machine disturbs less than one pair of runs.
-step_args=(--batch 16 --size 128 --steps "$steps")
-oms=(); tms=(); ratios=()
-for _ in $(seq "$rounds"); do
-  o=$("$ours" bench-step --arch efficientnetv2-s "${step_args[@]}" --json 2>/dev/null)
-  t=$("$python" "$peer_dir/timm_step.py" --model efficientnetv2_s "${step_args[@]}" | tail -n 1)
-  oms+=("$(field "$o" step_ms_median)"); tms+=("$(field "$t" step_ms_median)")
-  ratios+=("$(python3 -c "print(${oms[-1]} / ${tms[-1]})")")
-done
+# alternating effnas (whole-block ops, then per-layer ops) and PyTorch for several
+# rounds: the medians of the rounds and the median of the per-round ratios are
+# reported, which a noisy neighbour on the machine disturbs less than one pair of
+# runs. `step_rows LABEL TIMM_COMMAND -- BENCH_STEP_ARGS`.
 mid() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-om=$(mid "${oms[@]}"); tm=$(mid "${tms[@]}")
-row "EfficientNetV2-S train step, b16 128 px ($rounds rounds)" "$(printf '%.0f ms' "$om")" "$(printf '%.0f ms' "$tm")" "$(printf '%.2fx' "$(mid "${ratios[@]}")")"
-opeak=$(python3 -c "print(round($(field "$o" peak_rss_bytes) / 2**20))"); tpeak=$(field "$t" peak_rss_mb)
-row "  peak memory of that process" "$opeak MiB" "${tpeak%.*} MiB" "$(ratio "$opeak" "$tpeak")"
-if [ -n "${STOCK:-}" ]; then
-  s=$("$ours" bench-step --arch efficientnetv2-s --ops stock "${step_args[@]}" --json 2>/dev/null)
-  sm=$(field "$s" step_ms_median)
-  row "  same, candle's stock layers" "$(printf '%.0f ms' "$sm")" "$(printf '%.0f ms' "$tm")" "$(ratio "$sm" "$tm")"
-fi
+step_rows() {
+  local label="$1" timm_cmd="$2"; shift 3
+  local o p t oms=() pms=() tms=() ratios=() per_op_ratios=()
+  for _ in $(seq "$rounds"); do
+    o=$("$ours" bench-step "$@" --steps "$steps" --json 2>/dev/null)
+    p=$("$ours" bench-step "$@" --steps "$steps" --ops per-op --json 2>/dev/null)
+    t=$($timm_cmd --steps "$steps" | tail -n 1)
+    oms+=("$(field "$o" step_ms_median)"); pms+=("$(field "$p" step_ms_median)"); tms+=("$(field "$t" step_ms_median)")
+    ratios+=("$(python3 -c "print(${oms[-1]} / ${tms[-1]})")")
+    per_op_ratios+=("$(python3 -c "print(${pms[-1]} / ${tms[-1]})")")
+  done
+  local tm; tm=$(mid "${tms[@]}")
+  row "$label ($rounds rounds)" "$(printf '%.0f ms' "$(mid "${oms[@]}")")" "$(printf '%.0f ms' "$tm")" "$(printf '%.2fx' "$(mid "${ratios[@]}")")"
+  row "  same, per-layer ops (\`--ops per-op\`)" "$(printf '%.0f ms' "$(mid "${pms[@]}")")" "$(printf '%.0f ms' "$tm")" "$(printf '%.2fx' "$(mid "${per_op_ratios[@]}")")"
+  local opeak tpeak
+  opeak=$(python3 -c "print(round($(field "$o" peak_rss_bytes) / 2**20))"); tpeak=$(field "$t" peak_rss_mb)
+  row "  peak memory of that process" "$opeak MiB" "${tpeak%.*} MiB" "$(ratio "$opeak" "$tpeak")"
+  if [ -n "${STOCK:-}" ]; then
+    local s sm
+    s=$("$ours" bench-step "$@" --ops stock --steps "$steps" --json 2>/dev/null)
+    sm=$(field "$s" step_ms_median)
+    row "  same, candle's stock layers" "$(printf '%.0f ms' "$sm")" "$(printf '%.0f ms' "$tm")" "$(ratio "$sm" "$tm")"
+  fi
+}
+step_rows "EfficientNetV2-S train step, b16 128 px" \
+  "$python $peer_dir/timm_step.py --model efficientnetv2_s --batch 16 --size 128" \
+  -- --arch efficientnetv2-s --batch 16 --size 128
+
+# A network the search found, at the proxy's scale: grey 32 px images, 10 classes,
+# batch 64. Its spec is a search's best (PROXY_SPEC), given one input channel and
+# 10 classes; timm builds it from `search export --format timm`.
+proxy_spec="${PROXY_SPEC:-docs/results/halving-30min/rungs1-seed2.best.json}"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d.update(input_channels=1, classes=10); json.dump(d, open(sys.argv[2], 'w'))" "$proxy_spec" "$work/proxy.json"
+"$ours" export --arch "$work/proxy.json" --format timm --out "$work/proxy.py"
+proxy_params=$(python3 -c "import json,sys; print(round(json.loads(sys.argv[1])['params'] / 1e6, 1))" "$("$ours" bench-step --arch "$work/proxy.json" --batch 2 --size 32 --steps 1 --warmup 0 --json 2>/dev/null)")
+step_rows "searched network ($proxy_params M params) at proxy scale, b64 32 px, 1 channel" \
+  "$python scripts/timm_export_step.py $work/proxy.py --batch 64 --size 32" \
+  -- --arch "$work/proxy.json" --batch 64 --size 32
 
 # Single ops, forward + backward, at the shapes of the fast-ops issue and of V2-S;
 # short, so more repetitions and the same alternating rounds.
