@@ -261,6 +261,32 @@ fn grad_weight_plane<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], g: &Geometry) {
 }
 }
 
+/// `Σ a·b·m`, with sixteen partial sums so that the loop is vector code (one
+/// running sum is a chain of dependent additions the compiler may not reorder).
+#[inline(always)]
+fn masked_dot<T: Real>(a: &[T], b: &[T], m: &[T]) -> T {
+    let mut acc = [T::ZERO; 16];
+    let (ac, bc, mc) = (a.chunks_exact(16), b.chunks_exact(16), m.chunks_exact(16));
+    let mut sum = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .zip(mc.remainder())
+        .fold(T::ZERO, |s, ((&x, &y), &z)| s + x * y * z);
+    for ((a16, b16), m16) in ac.zip(bc).zip(mc) {
+        let a16: &[T; 16] = a16.try_into().expect("chunks of 16");
+        let b16: &[T; 16] = b16.try_into().expect("chunks of 16");
+        let m16: &[T; 16] = m16.try_into().expect("chunks of 16");
+        for j in 0..16 {
+            acc[j] += a16[j] * b16[j] * m16[j];
+        }
+    }
+    for v in acc {
+        sum += v;
+    }
+    sum
+}
+
 /// Small stride-1 maps (narrower than a vector register) treated as flat vectors:
 /// each tap `(ky, kx)` is a shift of the whole plane by `dy·W + dx`, with a 0/1
 /// mask that drops pixels whose column left the row. Rows of 4 or 8 pixels, as in
@@ -368,11 +394,7 @@ fn grad_weight_flat<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], flat: &Flat<T>) 
     for tap in &flat.taps {
         let mask = &flat.masks[tap.kx][tap.range.clone()];
         let (g, v) = (&gy[tap.range.clone()], &x[flat.input(tap)]);
-        let mut acc = T::ZERO;
-        for ((&g, &v), &m) in g.iter().zip(v).zip(mask) {
-            acc += g * v * m;
-        }
-        gw[tap.k] += acc.to_f64();
+        gw[tap.k] += masked_dot(g, v, mask).to_f64();
     }
 }
 }
