@@ -131,10 +131,11 @@ fn candle_can_differentiate(shape: &[usize; 4], stride: usize) -> bool {
 }
 
 /// (batch, channels, height, width): one channel, batch 1, odd and even sizes, many channels.
-/// Widths of 16 and more take the depthwise kernels' row path, smaller ones the
-/// flat path.
-const SHAPES: [[usize; 4]; 10] = [
+/// Output widths of 16 and more take the depthwise kernels' row path, smaller ones
+/// the flat path (stride 2 through its four phases).
+const SHAPES: [[usize; 4]; 11] = [
     [2, 3, 17, 19],
+    [1, 2, 7, 35],
     [1, 2, 20, 16],
     [1, 1, 5, 7],
     [2, 3, 9, 8],

@@ -287,21 +287,27 @@ fn masked_dot<T: Real>(a: &[T], b: &[T], m: &[T]) -> T {
     sum
 }
 
-/// Small stride-1 maps (narrower than a vector register) treated as flat vectors:
-/// each tap `(ky, kx)` is a shift of the whole plane by `dy·W + dx`, with a 0/1
-/// mask that drops pixels whose column left the row. Rows of 4 or 8 pixels, as in
-/// EfficientNet's late stages, would otherwise leave most vector lanes idle.
+/// Small maps (output rows narrower than a vector register) treated as flat
+/// vectors: each tap `(ky, kx)` is a shift of the whole plane by `dy·W + dx`, with
+/// a 0/1 mask that drops pixels whose column left the row. Rows of 4 or 8 pixels,
+/// as in EfficientNet's late stages, would otherwise leave most vector lanes idle.
+/// Stride 2 first splits the input into its four phases (even or odd rows, even or
+/// odd columns), each the size of the output: tap `(ky, kx)` then reads one phase
+/// at a stride-1 shift.
 struct Flat<T> {
     taps: Vec<Tap>,
     /// One mask per kernel column, over output positions.
     masks: Vec<Vec<T>>,
+    g: Geometry,
 }
 
 struct Tap {
     /// Index into the k×k filter.
     k: usize,
     kx: usize,
-    /// Input position of output position `j` is `j + shift`.
+    /// The phase plane it reads (0 for stride 1).
+    phase: usize,
+    /// Output position `j` reads position `j + shift` of its phase plane.
     shift: isize,
     /// Output positions whose input lies inside the plane.
     range: std::ops::Range<usize>,
@@ -309,23 +315,25 @@ struct Tap {
 
 impl<T: Real> Flat<T> {
     fn applies(g: &Geometry) -> bool {
-        g.stride == 1 && g.width < 16
+        (g.stride == 1 || g.stride == 2) && g.out_width < 16
     }
 
     fn new(g: &Geometry) -> Flat<T> {
-        let (h, w, p) = (g.height as isize, g.width as isize, g.pad());
-        let plane = g.in_plane() as isize;
+        let (h, w, p) = (g.out_height as isize, g.out_width as isize, g.pad());
+        let (plane, s) = (h * w, g.stride as isize);
         let mut taps = Vec::with_capacity(g.kernel * g.kernel);
         for ky in 0..g.kernel {
             for kx in 0..g.kernel {
                 let (dy, dx) = (ky as isize - p, kx as isize - p);
-                let shift = dy * w + dx;
-                let rows = (-dy).max(0)..(h - dy).min(h);
+                let (sy, sx) = (dy.div_euclid(s), dx.div_euclid(s));
+                let shift = sy * w + sx;
+                let rows = (-sy).max(0)..(h - sy).min(h);
                 let lo = (rows.start * w).max(-shift).max(0);
                 let hi = (rows.end * w).min(plane - shift).min(plane);
                 taps.push(Tap {
                     k: ky * g.kernel + kx,
                     kx,
+                    phase: (dy.rem_euclid(s) * s + dx.rem_euclid(s)) as usize,
                     shift,
                     // A tap that only ever reads padding has nothing to do.
                     range: if lo < hi {
@@ -338,10 +346,10 @@ impl<T: Real> Flat<T> {
         }
         let masks = (0..g.kernel)
             .map(|kx| {
-                let dx = kx as isize - p;
-                (0..g.in_plane())
+                let dx = (kx as isize - p).div_euclid(s);
+                (0..plane as usize)
                     .map(|j| {
-                        let column = (j % g.width) as isize + dx;
+                        let column = (j % g.out_width) as isize + dx;
                         if (0..w).contains(&column) {
                             T::ONE
                         } else {
@@ -351,20 +359,50 @@ impl<T: Real> Flat<T> {
                     .collect()
             })
             .collect();
-        Flat { taps, masks }
+        Flat { taps, masks, g: *g }
     }
 
+    /// The positions of the phase planes that tap reads.
     fn input(&self, tap: &Tap) -> std::ops::Range<usize> {
         if tap.range.is_empty() {
             return 0..0;
         }
-        let from = (tap.range.start as isize + tap.shift) as usize;
-        from..from + tap.range.len()
+        let from = (tap.phase * self.g.out_plane()) as isize + tap.range.start as isize + tap.shift;
+        from as usize..from as usize + tap.range.len()
+    }
+
+    /// For each phase position inside the image, `visit(phase position, pixel)`.
+    #[inline(always)]
+    fn for_each_phase_pixel(&self, mut visit: impl FnMut(usize, usize)) {
+        let (h, w) = (self.g.height, self.g.width);
+        let (oh, ow) = (self.g.out_height, self.g.out_width);
+        for phase in 0..4 {
+            let (py, px) = (phase / 2, phase % 2);
+            for i in (0..oh).take_while(|i| 2 * i + py < h) {
+                let (row, base) = ((2 * i + py) * w, (phase * oh + i) * ow);
+                for j in (0..ow).take_while(|j| 2 * j + px < w) {
+                    visit(base + j, row + 2 * j + px);
+                }
+            }
+        }
+    }
+
+    /// The plane as the taps read it: itself for stride 1, its four phases (zero
+    /// beyond the image) for stride 2.
+    #[inline(always)]
+    fn phases<'a>(&self, x: &'a [T]) -> std::borrow::Cow<'a, [T]> {
+        if self.g.stride == 1 {
+            return std::borrow::Cow::Borrowed(x);
+        }
+        let mut out = vec![T::ZERO; 4 * self.g.out_plane()];
+        self.for_each_phase_pixel(|o, at| out[o] = x[at]);
+        std::borrow::Cow::Owned(out)
     }
 }
 
 kernel! {
 fn forward_flat<T: Real>(x: &[T], w: &[T], y: &mut [T], flat: &Flat<T>) {
+    let x = flat.phases(x);
     y.fill(T::ZERO);
     for tap in &flat.taps {
         let weight = w[tap.k];
@@ -378,19 +416,27 @@ fn forward_flat<T: Real>(x: &[T], w: &[T], y: &mut [T], flat: &Flat<T>) {
 
 kernel! {
 fn grad_input_flat<T: Real>(gy: &[T], w: &[T], gx: &mut [T], flat: &Flat<T>) {
-    gx.fill(T::ZERO);
+    let mut phases = if flat.g.stride == 1 { Vec::new() } else { vec![T::ZERO; 4 * flat.g.out_plane()] };
+    let acc: &mut [T] = if flat.g.stride == 1 { gx } else { &mut phases };
+    acc.fill(T::ZERO);
     for tap in &flat.taps {
         let weight = w[tap.k];
         let mask = &flat.masks[tap.kx][tap.range.clone()];
-        for ((o, &g), &m) in gx[flat.input(tap)].iter_mut().zip(&gy[tap.range.clone()]).zip(mask) {
+        for ((o, &g), &m) in acc[flat.input(tap)].iter_mut().zip(&gy[tap.range.clone()]).zip(mask) {
             *o += weight * g * m;
         }
     }
+    if flat.g.stride == 1 {
+        return;
+    }
+    // Every input pixel belongs to exactly one phase.
+    flat.for_each_phase_pixel(|o, at| gx[at] = phases[o]);
 }
 }
 
 kernel! {
 fn grad_weight_flat<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], flat: &Flat<T>) {
+    let x = flat.phases(x);
     for tap in &flat.taps {
         let mask = &flat.masks[tap.kx][tap.range.clone()];
         let (g, v) = (&gy[tap.range.clone()], &x[flat.input(tap)]);
