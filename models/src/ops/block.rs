@@ -88,6 +88,8 @@ fn layout(stages: &[Stage], x: [usize; 4]) -> Result<(Vec<Slot>, usize, [usize; 
 /// What a stage's backward pass needs besides its input.
 enum Saved<T> {
     Nothing,
+    /// A dense convolution's unfolded input.
+    Columns(conv::Columns<T>),
     Norm(Stats),
     Excite {
         /// `[B, C]` plane means, `[B, S]` hidden pre-activations, `[B, C]` gates.
@@ -311,10 +313,9 @@ impl BlockTrain {
                 } => {
                     let w = [out_channels, slot.input[1], kernel, kernel];
                     let g = conv::Geometry::new(&slot.input, &w, stride);
-                    (
-                        conv::forward(input, &p[..w.iter().product()], &g),
-                        Saved::Nothing,
-                    )
+                    let (y, columns) =
+                        conv::forward_keeping_columns(input, &p[..w.iter().product()], &g, true);
+                    (y, Saved::Columns(columns))
                 }
                 Stage::Depthwise { kernel, stride } => {
                     let g = depthwise::Geometry::new(&slot.input, kernel, stride);
@@ -393,12 +394,18 @@ impl BlockTrain {
                         kernel,
                         stride,
                     },
-                    _,
+                    saved,
                 ) => {
                     let w = [out_channels, slot.input[1], kernel, kernel];
                     let n = w.iter().product();
                     let geometry = conv::Geometry::new(&slot.input, &w, stride);
-                    gp[..n].copy_from_slice(&conv::grad_weight(input, &g, &geometry));
+                    let kept = match saved {
+                        Saved::Columns(columns) => columns,
+                        _ => Vec::new(),
+                    };
+                    let gw = conv::grad_weight_from_columns(input, &g, &geometry, &kept);
+                    drop(kept);
+                    gp[..n].copy_from_slice(&gw);
                     conv::grad_input(&g, &p[..n], &geometry)
                 }
                 (Stage::Depthwise { kernel, stride }, _) => {

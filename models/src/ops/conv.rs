@@ -378,10 +378,30 @@ fn grads_side_by_side<'a, T: Real>(
 }
 
 pub(super) fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
+    forward_keeping_columns(x, w, g, false).0
+}
+
+/// The unfolded columns of a forward pass, one buffer per group of images side by
+/// side (empty where the product read the image itself), kept for the weight
+/// gradient so that the backward pass need not unfold again.
+pub(super) type Columns<T> = Vec<Vec<T>>;
+
+/// The forward pass, and its columns if `keep`.
+pub(super) fn forward_keeping_columns<T: Real>(
+    x: &[T],
+    w: &[T],
+    g: &Geometry,
+    keep: bool,
+) -> (Vec<T>, Columns<T>) {
     let mut y = vec![T::ZERO; g.batch * g.out_image()];
+    let size = g.images_per_product();
+    let kept: Vec<std::sync::Mutex<Vec<T>>> = (0..if keep { g.batch.div_ceil(size) } else { 0 })
+        .map(|_| Default::default())
+        .collect();
     for_groups(g, &mut y, g.out_image(), |images, out, threads| {
         let n = g.cols() * images.len();
         let mut buffer = Vec::new();
+        let group = images.start / size;
         let cols = columns(x, images.clone(), &mut buffer, g);
         let product = (g.out_channels, n, g.rows());
         let (w, cols) = (Mat::rows(w, g.rows()), Mat::rows(cols, n));
@@ -392,8 +412,15 @@ pub(super) fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
             matmul(product, &mut wide, false, w, cols, threads);
             one_by_one(&wide, out, g.out_channels, g.cols());
         }
+        if let Some(slot) = kept.get(group) {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = buffer;
+        }
     });
-    y
+    let kept = kept
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect();
+    (y, kept)
 }
 
 pub(super) fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
@@ -415,12 +442,27 @@ pub(super) fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
 }
 
 pub(super) fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
+    grad_weight_from_columns(x, gy, g, &[])
+}
+
+/// The weight gradient, reading a group's columns from `kept` (the forward pass's,
+/// [`forward_keeping_columns`]) where it has them instead of unfolding `x` again.
+pub(super) fn grad_weight_from_columns<T: Real>(
+    x: &[T],
+    gy: &[T],
+    g: &Geometry,
+    kept: &[Vec<T>],
+) -> Vec<T> {
     let (m, n) = (g.out_channels, g.rows());
+    let size = g.images_per_product();
     // gW += gy [Co × n·HoWo] · colsᵀ [n·HoWo × Ci·k·k], summed over groups.
     let accumulate = |images: Range<usize>, gw: &mut [T], first: bool, threads: usize| {
         let k = g.cols() * images.len();
         let (mut cols, mut grads) = (Vec::new(), Vec::new());
-        let cols = columns(x, images.clone(), &mut cols, g);
+        let cols = match kept.get(images.start / size) {
+            Some(c) if !c.is_empty() => &c[..],
+            _ => columns(x, images.clone(), &mut cols, g),
+        };
         let grads = grads_side_by_side(gy, images, &mut grads, g);
         matmul(
             (m, n, k),
