@@ -8,8 +8,10 @@
 //!
 //! The stages reuse the per-layer kernels of this module. The block's parameters
 //! come packed into one vector (the op's second input) in stage order; the forward
-//! pass keeps the input of every stage after the first, and SE's small vectors, for
-//! the backward pass, which frees them as it goes.
+//! pass keeps the input of every stage after the first, each dense convolution's
+//! unfolded columns (the weight gradient needs them; unfolding again cost about a
+//! tenth of a proxy-scale step) and SE's small vectors, for the backward pass, which
+//! frees them as it goes.
 
 use std::any::Any;
 use std::sync::{Arc, Mutex};

@@ -1,8 +1,9 @@
 //! Dense convolution ("same" padding, any odd kernel, stride 1 or 2) and its two
 //! gradients, as matrix products: each image is unfolded into columns (im2col; a 1×1
 //! stride-1 conv needs none), multiplied by the weight matrix with the `gemm`
-//! crate, and gradients are folded back (col2im). Columns are rebuilt in the
-//! backward pass rather than kept, which saves their memory for one more unfold.
+//! crate, and gradients are folded back (col2im). The per-layer op rebuilds the
+//! columns in the backward pass rather than keeping them, which saves their memory
+//! for one more unfold; the whole-block op keeps them ([`forward_keeping_columns`]).
 //!
 //! Images run one per core; only when there are fewer images than cores does a
 //! large product run on all cores (gemm's own threads). Small maps make thin
