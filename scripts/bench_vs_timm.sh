@@ -64,7 +64,7 @@ proxy_spec="${PROXY_SPEC:-docs/results/halving-30min/rungs1-seed2.best.json}"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d.update(input_channels=1, classes=10); json.dump(d, open(sys.argv[2], 'w'))" "$proxy_spec" "$work/proxy.json"
 "$ours" export --arch "$work/proxy.json" --format timm --out "$work/proxy.py"
-proxy_params=$(python3 -c "import json,sys; print(round(json.loads(sys.argv[1])['params'] / 1e6, 1))" "$("$ours" bench-step --arch "$work/proxy.json" --batch 2 --size 32 --steps 1 --warmup 0 --json 2>/dev/null)")
+proxy_params=$(python3 -c "import json,sys; print(round(json.loads(sys.argv[1])['params'] / 1e6, 1))" "$("$ours" arch show "$work/proxy.json" --json)")
 step_rows "searched network ($proxy_params M params) at proxy scale, b64 32 px, 1 channel" \
   "$python scripts/timm_export_step.py $work/proxy.py --batch 64 --size 32" \
   -- --arch "$work/proxy.json" --batch 64 --size 32
