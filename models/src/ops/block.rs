@@ -296,15 +296,21 @@ pub struct BlockTrain {
 }
 
 impl BlockTrain {
-    fn forward<T: Real>(&self, x: &[T], dims: [usize; 4], p: &[T]) -> Result<(Vec<T>, [usize; 4])> {
-        let (slots, _, out_dims) = layout(&self.stages, dims)?;
+    /// `slots` and `out_dims` are [`layout`]'s for `dims`.
+    fn forward<T: Real>(
+        &self,
+        x: &[T],
+        dims: [usize; 4],
+        p: &[T],
+        (slots, out_dims): (&[Slot], [usize; 4]),
+    ) -> Result<Vec<T>> {
         let mut trace = Trace::<T> {
             inputs: Vec::with_capacity(self.stages.len()),
             saved: Vec::with_capacity(self.stages.len()),
         };
         let mut stats = Vec::new();
         let mut current: Option<Vec<T>> = None;
-        for (stage, slot) in self.stages.iter().zip(&slots) {
+        for (stage, slot) in self.stages.iter().zip(slots) {
             let input = current.as_deref().unwrap_or(x);
             let p = &p[slot.params..];
             let (out, saved) = match *stage {
@@ -357,7 +363,7 @@ impl BlockTrain {
         }
         *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = stats;
         *self.trace.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(trace));
-        Ok((y, out_dims))
+        Ok(y)
     }
 
     /// `(gx, gp)` from the input, the packed parameters, the output gradient and
@@ -483,7 +489,7 @@ impl CustomOp2 for BlockTrain {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let dims = dims4(l1)?;
-        let (_, params, _) = layout(&self.stages, dims)?;
+        let (slots, params, out) = layout(&self.stages, dims)?;
         if l2.shape().elem_count() != params {
             candle_core::bail!(
                 "whole-block op: its stages take {params} parameters, {} were packed",
@@ -491,10 +497,11 @@ impl CustomOp2 for BlockTrain {
             );
         }
         by_dtype!(s1, "whole-block", |T| {
-            let (y, out) = self.forward::<T>(
+            let y = self.forward::<T>(
                 slice(s1, l1, self.name())?,
                 dims,
                 slice(s2, l2, self.name())?,
+                (&slots, out),
             )?;
             Ok((T::to_cpu_storage_owned(y), Shape::from(out.to_vec())))
         })
