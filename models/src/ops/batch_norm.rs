@@ -85,7 +85,7 @@ fn squared_deviation<T: Real>(values: &[T], mean: T) -> T {
 }
 
 /// Mean and biased variance per channel, two passes for accuracy.
-pub(super) fn statistics<T: Real>(x: &[T], d: Dims) -> Stats {
+fn statistics<T: Real>(x: &[T], d: Dims) -> Stats {
     let count = x.len() / d.channels;
     let per_channel: Vec<(f64, f64)> = (0..d.channels)
         .into_par_iter()
@@ -107,7 +107,7 @@ pub(super) fn statistics<T: Real>(x: &[T], d: Dims) -> Stats {
 }
 
 /// Per-channel `scale` and `shift` so that `z = scale·x + shift`.
-pub(super) fn affine(stats: &Stats, gamma: &[f64], beta: &[f64], eps: f64) -> (Vec<f64>, Vec<f64>) {
+fn affine(stats: &Stats, gamma: &[f64], beta: &[f64], eps: f64) -> (Vec<f64>, Vec<f64>) {
     let scale: Vec<f64> = (0..gamma.len())
         .map(|c| gamma[c] / (stats.var[c] + eps).sqrt())
         .collect();
@@ -133,13 +133,7 @@ fn normalize_plane<T: Real>(out: &mut [T], input: &[T], a: T, b: T, silu: bool) 
 }
 }
 
-pub(super) fn normalize<T: Real>(
-    x: &[T],
-    d: Dims,
-    scale: &[f64],
-    shift: &[f64],
-    silu: bool,
-) -> Vec<T> {
+fn normalize<T: Real>(x: &[T], d: Dims, scale: &[f64], shift: &[f64], silu: bool) -> Vec<T> {
     let mut y = vec![T::ZERO; x.len()];
     y.par_chunks_mut(d.plane)
         .zip(x.par_chunks(d.plane))
@@ -155,6 +149,25 @@ pub(super) fn normalize<T: Real>(
             );
         });
     y
+}
+
+pub(super) fn to_f64<T: Real>(v: &[T]) -> Vec<f64> {
+    v.iter().map(|g| g.to_f64()).collect()
+}
+
+/// Training-mode BatchNorm(+SiLU) of `x` with γ and β: normalised with the batch's
+/// statistics, which come back beside the output.
+pub(super) fn train_forward<T: Real>(
+    x: &[T],
+    d: Dims,
+    gamma: &[T],
+    beta: &[T],
+    eps: f64,
+    silu: bool,
+) -> (Vec<T>, Stats) {
+    let stats = statistics(x, d);
+    let (scale, shift) = affine(&stats, &to_f64(gamma), &to_f64(beta), eps);
+    (normalize(x, d, &scale, &shift, silu), stats)
 }
 
 fn as_f64(t: &Tensor) -> Result<Vec<f64>> {
@@ -186,13 +199,14 @@ impl CustomOp3 for BatchNormTrain {
     ) -> Result<(CpuStorage, Shape)> {
         let d = Dims::of(l1.dims());
         by_dtype!(s1, "batch-norm-train", |T| {
-            let x = slice::<T>(s1, l1, self.name())?;
-            let to64 = |v: &[T]| v.iter().map(|g| g.to_f64()).collect::<Vec<_>>();
-            let gamma = to64(slice::<T>(s2, l2, self.name())?);
-            let beta = to64(slice::<T>(s3, l3, self.name())?);
-            let stats = statistics(x, d);
-            let (scale, shift) = affine(&stats, &gamma, &beta, self.eps);
-            let y = normalize(x, d, &scale, &shift, self.silu);
+            let (y, stats) = train_forward(
+                slice::<T>(s1, l1, self.name())?,
+                d,
+                slice::<T>(s2, l2, self.name())?,
+                slice::<T>(s3, l3, self.name())?,
+                self.eps,
+                self.silu,
+            );
             *self.stats.lock().unwrap_or_else(|p| p.into_inner()) = stats;
             Ok((T::to_cpu_storage_owned(y), l1.shape().clone()))
         })

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
-use super::batch_norm::{self, Dims, Stats};
+use super::batch_norm::{self, Dims, Stats, to_f64};
 use super::conv::{self, Mat, matmul};
 use super::depthwise;
 use super::real::{Real, by_dtype, kernel, slice};
@@ -279,10 +279,6 @@ fn excite_backward<T: Real>(
     gx
 }
 
-fn to_f64<T: Real>(v: &[T]) -> Vec<f64> {
-    v.iter().map(|g| g.to_f64()).collect()
-}
-
 /// The block's training forward pass: `(x, packed parameters) → y`.
 pub struct BlockTrain {
     pub stages: Vec<Stage>,
@@ -332,14 +328,10 @@ impl BlockTrain {
                 }
                 Stage::BatchNorm { silu } => {
                     let (d, c) = (Dims::of(&slot.input), slot.input[1]);
-                    let s = batch_norm::statistics(input, d);
-                    let (scale, shift) =
-                        batch_norm::affine(&s, &to_f64(&p[..c]), &to_f64(&p[c..2 * c]), self.eps);
+                    let (y, s) =
+                        batch_norm::train_forward(input, d, &p[..c], &p[c..2 * c], self.eps, silu);
                     stats.push(s.clone());
-                    (
-                        batch_norm::normalize(input, d, &scale, &shift, silu),
-                        Saved::Norm(s),
-                    )
+                    (y, Saved::Norm(s))
                 }
                 Stage::SqueezeExcite { squeeze } => excite_forward(input, p, slot.input, squeeze),
             };
