@@ -8,6 +8,7 @@
 #   STEPS=9 scripts/bench_vs_timm.sh    # more timed repetitions (default 5)
 #   ROUNDS=5 scripts/bench_vs_timm.sh   # alternate the step comparison more (default 3)
 #   PROXY_SPEC=spec.json scripts/bench_vs_timm.sh   # another network for the proxy-scale row
+#   AVX2=1 scripts/bench_vs_timm.sh     # both sides on AVX2 kernels only, on an AVX-512 machine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peer_dir="${PEER_DIR:-../shared/peer}"
@@ -15,7 +16,14 @@ steps="${STEPS:-5}"
 rounds="${ROUNDS:-3}"
 
 python="$("$peer_dir/setup.sh")"
-cargo build --release -q -p search
+if [ -n "${AVX2:-}" ]; then
+  # Ours without the `avx512` feature; PyTorch's own kernels, oneDNN's and MKL's held
+  # to AVX2 by their documented switches.
+  cargo build --release -q -p search --no-default-features
+  export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
+else
+  cargo build --release -q -p search
+fi
 ours=target/release/search
 
 rows=()
@@ -95,7 +103,9 @@ op "conv 3x3 48->192, 16x32x32 (V2-S stage 2)" --op conv --batch 16 --channels 4
 op "conv 1x1 96->96, 32x28x28" --op conv1x1 --batch 32 --channels 96 --size 28
 op "BatchNorm+SiLU, 16x192x32x32" --op bn_silu --batch 16 --channels 192 --size 32
 
-echo "effnas vs PyTorch $("$python" -c 'import torch; print(torch.__version__)') + timm, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u +%F); medians of $steps steps ($op_steps for ops) per round, $rounds alternating rounds, median ratio of the rounds"
+kernels=$("$ours" bench-op --op bn_silu --batch 1 --channels 1 --size 1 --steps 1 --warmup 0 | sed -n 's/.*, \(.*\) CPU kernels.*/\1/p')
+torch_isa=$("$python" -c 'import torch; print(torch.backends.cpu.get_cpu_capability())')
+echo "effnas ($kernels kernels) vs PyTorch $("$python" -c 'import torch; print(torch.__version__)') + timm ($torch_isa), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u +%F); medians of $steps steps ($op_steps for ops) per round, $rounds alternating rounds, median ratio of the rounds"
 echo
 echo "| op or model | effnas | PyTorch | ratio (effnas / PyTorch) |"
 echo "|---|---|---|---|"

@@ -19,7 +19,7 @@ pub use batch_norm::{Stats, batch_norm_eval, batch_norm_train};
 pub use block::{Stage, block_train};
 pub use depthwise::depthwise_conv2d;
 pub(crate) use real::kernel;
-pub use real::{Real, exp_f32};
+pub use real::{Real, cpu_kernels, exp_f32};
 pub use unfold::conv2d_unfolded;
 
 /// Which implementation the layers use.

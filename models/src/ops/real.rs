@@ -103,6 +103,7 @@ macro_rules! kernel {
 
             #[cfg(target_arch = "x86_64")]
             {
+                #[cfg(feature = "avx512")]
                 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx512<T: Real>($($arg: $ty),*) $(-> $ret)? {
@@ -113,6 +114,7 @@ macro_rules! kernel {
                 unsafe fn avx2<T: Real>($($arg: $ty),*) $(-> $ret)? {
                     body($($arg),*)
                 }
+                #[cfg(feature = "avx512")]
                 if $crate::ops::real::has_avx512() {
                     // SAFETY: the CPU has the features the function is compiled for.
                     return unsafe { avx512($($arg),*) };
@@ -128,7 +130,7 @@ macro_rules! kernel {
 }
 pub(crate) use kernel;
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", feature = "avx512"))]
 pub fn has_avx512() -> bool {
     std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw")
 }
@@ -136,6 +138,22 @@ pub fn has_avx512() -> bool {
 #[cfg(target_arch = "x86_64")]
 pub fn has_avx2() -> bool {
     std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
+/// The instruction set our CPU kernels (and gemm's) run with on this machine and
+/// build: what a speed figure was measured on.
+pub fn cpu_kernels() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[cfg(feature = "avx512")]
+        if has_avx512() {
+            return "AVX-512";
+        }
+        if has_avx2() {
+            return "AVX2";
+        }
+    }
+    "baseline"
 }
 
 /// Dispatches a kernel on the storage's float type.

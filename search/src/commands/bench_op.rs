@@ -85,7 +85,7 @@ pub fn run(args: BenchOpArgs) -> Result<(), Failure> {
         print_json(&times);
     } else {
         println!(
-            "{:?} {}x{}x{}x{} k{} s{} ({:?}): median {:.2} ms (min {:.2}, max {:.2})",
+            "{:?} {}x{}x{}x{} k{} s{} ({:?}, {} CPU kernels): median {:.2} ms (min {:.2}, max {:.2})",
             spec.op,
             spec.batch,
             spec.channels,
@@ -94,6 +94,7 @@ pub fn run(args: BenchOpArgs) -> Result<(), Failure> {
             spec.kernel,
             spec.stride,
             args.ops.ops,
+            models::ops::cpu_kernels(),
             times.step_ms_median,
             times.step_ms_min,
             times.step_ms_max

@@ -51,13 +51,14 @@ pub fn run(args: BenchStepArgs) -> Result<(), Failure> {
         ops: args.compute.ops(),
     };
     eprintln!(
-        "timing {} training steps of {} (batch {}, {} px, {}, {:?} ops) after {} warm-up",
+        "timing {} training steps of {} (batch {}, {} px, {}, {:?} ops, {} CPU kernels) after {} warm-up",
         timer.steps,
         spec.name,
         timer.batch,
         timer.size,
         args.compute.device.device,
         args.compute.ops(),
+        models::ops::cpu_kernels(),
         timer.warmup
     );
     let times = timer
@@ -79,6 +80,7 @@ pub fn run(args: BenchStepArgs) -> Result<(), Failure> {
         let mut value = serde_json::to_value(&times).expect("step times serialise");
         value["device"] = args.compute.device.device.clone().into();
         value["ops"] = args.compute.ops().to_string().into();
+        value["cpu_kernels"] = models::ops::cpu_kernels().into();
         value["estimated_memory_bytes"] = estimate.total.into();
         print_json(&value);
         return Ok(());
