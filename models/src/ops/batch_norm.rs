@@ -264,26 +264,30 @@ fn grad_z<T: Real>(gy: T, z: T, silu: bool) -> T {
 }
 
 kernel! {
-/// One plane's `Σ gz` and `Σ gz·(x − mean)`, where `gz` is the gradient at the
-/// BatchNorm output `z = a·x + b`.
-fn grad_sums_plane<T: Real>(xs: &[T], gs: &[T], a: T, b: T, mean: T, silu: bool) -> (T, T) {
+/// Turns one plane's output gradient into `gz`, the gradient at the BatchNorm output
+/// `z = a·x + b` (through the SiLU if fused), in place, and returns its `Σ gz` and
+/// `Σ gz·(x − mean)`. Keeping `gz` spares the second pass the SiLU's exponential.
+fn grad_z_plane<T: Real>(gs: &mut [T], xs: &[T], a: T, b: T, mean: T, silu: bool) -> (T, T) {
     // Sixteen lanes of partial sums over fixed-size chunks: no bounds checks, so
     // the loop becomes vector code.
     let (mut s1, mut s2) = ([T::ZERO; 16], [T::ZERO; 16]);
-    let (xc, gc) = (xs.chunks_exact(16), gs.chunks_exact(16));
-    let (xr, gr) = (xc.remainder(), gc.remainder());
-    for (x16, g16) in xc.zip(gc) {
+    let mut gc = gs.chunks_exact_mut(16);
+    let xc = xs.chunks_exact(16);
+    let xr = xc.remainder();
+    for (g16, x16) in gc.by_ref().zip(xc) {
+        let g16: &mut [T; 16] = g16.try_into().expect("chunks of 16");
         let x16: &[T; 16] = x16.try_into().expect("chunks of 16");
-        let g16: &[T; 16] = g16.try_into().expect("chunks of 16");
         for j in 0..16 {
             let gz = grad_z(g16[j], a * x16[j] + b, silu);
+            g16[j] = gz;
             s1[j] += gz;
             s2[j] += gz * (x16[j] - mean);
         }
     }
     let (mut t1, mut t2) = (sum(&s1), sum(&s2));
-    for (&v, &g) in xr.iter().zip(gr) {
-        let gz = grad_z(g, a * v + b, silu);
+    for (g, &v) in gc.into_remainder().iter_mut().zip(xr) {
+        let gz = grad_z(*g, a * v + b, silu);
+        *g = gz;
         t1 += gz;
         t2 += gz * (v - mean);
     }
@@ -292,34 +296,29 @@ fn grad_sums_plane<T: Real>(xs: &[T], gs: &[T], a: T, b: T, mean: T, silu: bool)
 }
 
 kernel! {
-/// `gx = coeff·(gz − mean(gz) − x̂·mean(gz·x̂))` for one plane.
+/// `gx = coeff·(gz − mean(gz) − x̂·mean(gz·x̂))` for one plane, in place over `gz`.
 fn grad_input_plane<T: Real>(
-    out: &mut [T],
+    gs: &mut [T],
     xs: &[T],
-    gs: &[T],
-    a: T,
-    b: T,
     mean: T,
     invstd: T,
     coeff: T,
     mean_gz: T,
     mean_gz_xhat: T,
-    silu: bool,
 ) {
-    for ((o, &v), &g) in out.iter_mut().zip(xs).zip(gs) {
-        let gz = grad_z(g, a * v + b, silu);
+    for (g, &v) in gs.iter_mut().zip(xs) {
         let xhat = (v - mean) * invstd;
-        *o = coeff * (gz - mean_gz - xhat * mean_gz_xhat);
+        *g = coeff * (*g - mean_gz - xhat * mean_gz_xhat);
     }
 }
 }
 
 /// The BatchNorm(+SiLU) backward pass: `(gx, dγ, dβ)` from the input `x`, the output
-/// gradient `gy` and the forward pass's statistics.
+/// gradient `g` (whose buffer becomes `gx`) and the forward pass's statistics.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward<T: Real>(
     x: &[T],
-    gy: &[T],
+    mut g: Vec<T>,
     d: Dims,
     gamma: &[f64],
     beta: &[f64],
@@ -329,46 +328,44 @@ pub(super) fn backward<T: Real>(
 ) -> (Vec<T>, Vec<f64>, Vec<f64>) {
     let (scale, shift) = affine(stats, gamma, beta, eps);
     let invstd: Vec<f64> = stats.var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-    // Per channel: Σ gz and Σ gz·x̂.
-    let sums: Vec<(f64, f64)> = (0..d.channels)
-        .into_par_iter()
-        .map(|c| {
-            let (a, b) = (T::from_f64(scale[c]), T::from_f64(shift[c]));
-            let mean = T::from_f64(stats.mean[c]);
-            let (mut sum_gz, mut sum_gz_x) = (0f64, 0f64);
-            for (xs, gs) in planes_of(x, d, c).zip(planes_of(gy, d, c)) {
-                let (s1, s2) = grad_sums_plane(xs, gs, a, b, mean, silu);
-                sum_gz += s1.to_f64();
-                sum_gz_x += s2.to_f64();
-            }
-            (sum_gz, sum_gz_x * invstd[c])
+    // Per plane (one task each, as in the forward pass): gz in place, Σ gz, Σ gz·(x − mean).
+    let plane_sums: Vec<(T, T)> = g
+        .par_chunks_mut(d.plane)
+        .zip(x.par_chunks(d.plane))
+        .enumerate()
+        .map(|(p, (gs, xs))| {
+            let c = p % d.channels;
+            let f = T::from_f64;
+            grad_z_plane(gs, xs, f(scale[c]), f(shift[c]), f(stats.mean[c]), silu)
         })
         .collect();
+    // Per channel, in f64: Σ gz and Σ gz·x̂.
+    let mut sums = vec![(0f64, 0f64); d.channels];
+    for (p, (s1, s2)) in plane_sums.into_iter().enumerate() {
+        let c = p % d.channels;
+        sums[c].0 += s1.to_f64();
+        sums[c].1 += s2.to_f64() * invstd[c];
+    }
     let n = stats.count as f64;
-    let mut gx = vec![T::ZERO; x.len()];
-    gx.par_chunks_mut(d.plane)
-        .zip(x.par_chunks(d.plane).zip(gy.par_chunks(d.plane)))
+    g.par_chunks_mut(d.plane)
+        .zip(x.par_chunks(d.plane))
         .enumerate()
-        .for_each(|(p, (out, (xs, gs)))| {
+        .for_each(|(p, (gs, xs))| {
             let c = p % d.channels;
             let f = T::from_f64;
             grad_input_plane(
-                out,
-                xs,
                 gs,
-                f(scale[c]),
-                f(shift[c]),
+                xs,
                 f(stats.mean[c]),
                 f(invstd[c]),
                 f(gamma[c] * invstd[c]),
                 f(sums[c].0 / n),
                 f(sums[c].1 / n),
-                silu,
             );
         });
     let dgamma = sums.iter().map(|s| s.1).collect();
     let dbeta = sums.iter().map(|s| s.0).collect();
-    (gx, dgamma, dbeta)
+    (g, dgamma, dbeta)
 }
 
 impl candle_core::CustomOp2 for BatchNormBackward {
@@ -387,7 +384,7 @@ impl candle_core::CustomOp2 for BatchNormBackward {
         by_dtype!(s1, "batch-norm-backward", |T| {
             let (gx, dgamma, dbeta) = backward::<T>(
                 slice(s1, l1, self.name())?,
-                slice(s2, l2, self.name())?,
+                slice::<T>(s2, l2, self.name())?.to_vec(),
                 d,
                 &self.gamma,
                 &self.beta,

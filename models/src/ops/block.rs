@@ -418,7 +418,7 @@ impl BlockTrain {
                     let c = slot.input[1];
                     let (gx, dgamma, dbeta) = batch_norm::backward(
                         input,
-                        &g,
+                        g,
                         Dims::of(&slot.input),
                         &to_f64(&p[..c]),
                         &to_f64(&p[c..2 * c]),
