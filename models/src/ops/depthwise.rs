@@ -261,18 +261,15 @@ fn grad_weight_plane<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], g: &Geometry) {
 }
 }
 
-/// `Σ a·b·m`, with sixteen partial sums so that the loop is vector code (one
-/// running sum is a chain of dependent additions the compiler may not reorder).
+/// Adds `a·b·m` into sixteen lanes of partial sums, so the loop is vector code and
+/// no plane pays for a horizontal sum.
 #[inline(always)]
-fn masked_dot<T: Real>(a: &[T], b: &[T], m: &[T]) -> T {
-    let mut acc = [T::ZERO; 16];
+fn masked_dot_lanes<T: Real>(a: &[T], b: &[T], m: &[T], lanes: &mut [T; 16]) {
+    // A local copy stays in registers; the caller's array would be stored back
+    // after every chunk.
+    let mut acc = *lanes;
     let (ac, bc, mc) = (a.chunks_exact(16), b.chunks_exact(16), m.chunks_exact(16));
-    let mut sum = ac
-        .remainder()
-        .iter()
-        .zip(bc.remainder())
-        .zip(mc.remainder())
-        .fold(T::ZERO, |s, ((&x, &y), &z)| s + x * y * z);
+    let (ar, br, mr) = (ac.remainder(), bc.remainder(), mc.remainder());
     for ((a16, b16), m16) in ac.zip(bc).zip(mc) {
         let a16: &[T; 16] = a16.try_into().expect("chunks of 16");
         let b16: &[T; 16] = b16.try_into().expect("chunks of 16");
@@ -281,10 +278,13 @@ fn masked_dot<T: Real>(a: &[T], b: &[T], m: &[T]) -> T {
             acc[j] += a16[j] * b16[j] * m16[j];
         }
     }
-    for v in acc {
-        sum += v;
-    }
-    sum
+    // The rest into lane 0: an index that varies would keep the lanes in memory.
+    acc[0] += ar
+        .iter()
+        .zip(br)
+        .zip(mr)
+        .fold(T::ZERO, |s, ((&x, &y), &z)| s + x * y * z);
+    *lanes = acc;
 }
 
 /// Small maps (output rows narrower than a vector register) treated as flat
@@ -435,12 +435,14 @@ fn grad_input_flat<T: Real>(gy: &[T], w: &[T], gx: &mut [T], flat: &Flat<T>) {
 }
 
 kernel! {
-fn grad_weight_flat<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], flat: &Flat<T>) {
+/// One image's share of one channel's weight gradient, added into each tap's lanes
+/// (`lanes[k]`); the caller sums the lanes once per channel.
+fn grad_weight_flat<T: Real>(x: &[T], gy: &[T], lanes: &mut [[T; 16]], flat: &Flat<T>) {
     let x = flat.phases(x);
     for tap in &flat.taps {
         let mask = &flat.masks[tap.kx][tap.range.clone()];
         let (g, v) = (&gy[tap.range.clone()], &x[flat.input(tap)]);
-        gw[tap.k] += masked_dot(g, v, mask).to_f64();
+        masked_dot_lanes(g, v, mask, &mut lanes[tap.k]);
     }
 }
 }
@@ -490,14 +492,20 @@ pub(super) fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
     let flat = Flat::<T>::applies(g).then(|| Flat::new(g));
     gw.par_chunks_mut(k2).enumerate().for_each(|(c, out)| {
         let mut acc = vec![0f64; k2];
+        // The flat path's lanes run in T over the whole batch (a few hundred terms
+        // each at the proxy's batch 64), summed into f64 once.
+        let mut lanes = vec![[T::ZERO; 16]; if flat.is_some() { k2 } else { 0 }];
         for b in 0..batch {
             let p = b * g.channels + c;
             let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
             let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
             match &flat {
-                Some(flat) => grad_weight_flat(input, grad, &mut acc, flat),
+                Some(flat) => grad_weight_flat(input, grad, &mut lanes, flat),
                 None => grad_weight_plane(input, grad, &mut acc, g),
             }
+        }
+        for (a, l) in acc.iter_mut().zip(&lanes) {
+            *a = l.iter().map(|v| v.to_f64()).sum();
         }
         for (o, a) in out.iter_mut().zip(acc) {
             *o = T::from_f64(a);
