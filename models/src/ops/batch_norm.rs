@@ -2,9 +2,10 @@
 //! follows it in every EfficientNet layer but the projections. Fusing saves a full
 //! pass over the activation forward and two backward, and one stored tensor.
 //!
-//! Statistics are per channel (one task per channel); normalisation is per plane
-//! (one task per image and channel). The forward pass saves each channel's mean and
-//! inverse standard deviation for the backward pass and the running statistics.
+//! Statistics are per channel (one task per channel); normalisation and both passes
+//! of the backward are per plane (one task per image and channel). The forward pass
+//! saves each channel's mean and variance for the backward pass and the running
+//! statistics.
 
 use std::sync::{Arc, Mutex};
 
