@@ -14,6 +14,7 @@ use candle_core::{
 };
 use rayon::prelude::*;
 
+use super::buffer::unfilled;
 use super::real::{Real, by_dtype, kernel, slice};
 
 /// Per-channel statistics of one batch.
@@ -135,7 +136,8 @@ fn normalize_plane<T: Real>(out: &mut [T], input: &[T], a: T, b: T, silu: bool) 
 }
 
 fn normalize<T: Real>(x: &[T], d: Dims, scale: &[f64], shift: &[f64], silu: bool) -> Vec<T> {
-    let mut y = vec![T::ZERO; x.len()];
+    // SAFETY: every plane is written by `normalize_plane`.
+    let mut y = unsafe { unfilled(x.len()) };
     y.par_chunks_mut(d.plane)
         .zip(x.par_chunks(d.plane))
         .enumerate()

@@ -20,6 +20,7 @@ use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tenso
 use rayon::prelude::*;
 
 use super::batch_norm::{self, Dims, Stats, to_f64};
+use super::buffer::unfilled;
 use super::conv::{self, Mat, matmul};
 use super::depthwise;
 use super::real::{Real, by_dtype, kernel, slice};
@@ -183,7 +184,8 @@ fn excite_forward<T: Real>(
         .into_iter()
         .map(|a| a.sigmoid())
         .collect();
-    let mut y = vec![T::ZERO; x.len()];
+    // SAFETY: `scale_plane` writes every plane.
+    let mut y = unsafe { unfilled(x.len()) };
     y.par_chunks_mut(plane)
         .zip(x.par_chunks(plane))
         .zip(gate.par_iter())
@@ -271,7 +273,8 @@ fn excite_backward<T: Real>(
         1,
     );
     let inv = T::from_f64(1.0 / plane as f64);
-    let mut gx = vec![T::ZERO; x.len()];
+    // SAFETY: `scale_shift_plane` writes every plane.
+    let mut gx = unsafe { unfilled(x.len()) };
     gx.par_chunks_mut(plane)
         .zip(gy.par_chunks(plane))
         .zip(gate.par_iter().zip(g_pooled.par_iter()))
@@ -373,7 +376,8 @@ impl BlockTrain {
         let mut g: Vec<T> = match &self.shortcut {
             Some(keep) => {
                 let image = gy.len() / dims[0];
-                let mut g = vec![T::ZERO; gy.len()];
+                // SAFETY: `scale_plane` writes every image.
+                let mut g = unsafe { unfilled(gy.len()) };
                 g.par_chunks_mut(image)
                     .zip(gy.par_chunks(image))
                     .zip(keep.par_iter())

@@ -15,6 +15,7 @@ use std::ops::Range;
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
+use super::buffer::unfilled;
 use super::real::{Real, by_dtype, kernel, slice};
 
 /// Below this many multiply-adds per image, images run in parallel even when
@@ -188,7 +189,8 @@ pub(super) fn im2col<T: Real>(x: &[T], images: Range<usize>, cols: &mut [T], g: 
 /// side.
 fn side_by_side<T: Real>(src: &[T], channels: usize, plane: usize) -> Vec<T> {
     let images = src.len() / (channels * plane);
-    let mut dst = vec![T::ZERO; src.len()];
+    // SAFETY: the loops below copy into every element.
+    let mut dst = unsafe { unfilled(src.len()) };
     for (c, row) in dst.chunks_mut(images * plane).enumerate() {
         for (j, segment) in row.chunks_mut(plane).enumerate() {
             segment.copy_from_slice(&src[(j * channels + c) * plane..][..plane]);
@@ -356,7 +358,8 @@ fn columns<'a, T: Real>(
     if g.pointwise() && images.len() == 1 {
         &x[images.start * g.in_image()..images.end * g.in_image()]
     } else {
-        buffer.resize(g.rows() * g.cols() * images.len(), T::ZERO);
+        // SAFETY: im2col writes every element, padding included.
+        *buffer = unsafe { unfilled(g.rows() * g.cols() * images.len()) };
         im2col(x, images, buffer, g);
         buffer
     }
@@ -394,7 +397,9 @@ pub(super) fn forward_keeping_columns<T: Real>(
     g: &Geometry,
     keep: bool,
 ) -> (Vec<T>, Columns<T>) {
-    let mut y = vec![T::ZERO; g.batch * g.out_image()];
+    // SAFETY: every group's product (or its copy one image by one) writes all of
+    // the group's outputs.
+    let mut y = unsafe { unfilled(g.batch * g.out_image()) };
     let size = g.images_per_product();
     let kept: Vec<std::sync::Mutex<Vec<T>>> = (0..if keep { g.batch.div_ceil(size) } else { 0 })
         .map(|_| Default::default())
@@ -409,7 +414,8 @@ pub(super) fn forward_keeping_columns<T: Real>(
         if images.len() == 1 {
             matmul(product, out, false, w, cols, threads);
         } else {
-            let mut wide = vec![T::ZERO; g.out_channels * n];
+            // SAFETY: the product overwrites it whole.
+            let mut wide = unsafe { unfilled(g.out_channels * n) };
             matmul(product, &mut wide, false, w, cols, threads);
             one_by_one(&wide, out, g.out_channels, g.cols());
         }
@@ -425,7 +431,9 @@ pub(super) fn forward_keeping_columns<T: Real>(
 }
 
 pub(super) fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
-    let mut gx = vec![T::ZERO; g.batch * g.in_image()];
+    // SAFETY: every group's product or folding (which clears each plane first)
+    // writes all of the group's gradients.
+    let mut gx = unsafe { unfilled(g.batch * g.in_image()) };
     for_groups(g, &mut gx, g.in_image(), |images, out, threads| {
         let (m, n, k) = (g.rows(), g.cols() * images.len(), g.out_channels);
         let mut buffer = Vec::new();
@@ -434,7 +442,8 @@ pub(super) fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
         if g.pointwise() && images.len() == 1 {
             matmul((m, n, k), out, false, wt, grads, threads);
         } else {
-            let mut cols = vec![T::ZERO; m * n];
+            // SAFETY: the product overwrites it whole.
+            let mut cols = unsafe { unfilled(m * n) };
             matmul((m, n, k), &mut cols, false, wt, grads, threads);
             col2im(&cols, out, g);
         }

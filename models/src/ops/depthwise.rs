@@ -8,6 +8,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
+use super::buffer::unfilled;
 use super::real::{Real, by_dtype, kernel, slice};
 
 /// Geometry of one depthwise convolution.
@@ -287,6 +288,41 @@ fn masked_dot_lanes<T: Real>(a: &[T], b: &[T], m: &[T], lanes: &mut [T; 16]) {
     *lanes = acc;
 }
 
+/// `dst = src`, sixteen at a time: `copy_from_slice` calls memmove, which costs
+/// more than the copy on a 4×4 plane.
+#[inline(always)]
+fn copy<T: Real>(dst: &mut [T], src: &[T]) {
+    let mut dc = dst.chunks_exact_mut(16);
+    let sc = src.chunks_exact(16);
+    let sr = sc.remainder();
+    for (d16, s16) in (&mut dc).zip(sc) {
+        let d16: &mut [T; 16] = d16.try_into().expect("chunks of 16");
+        *d16 = s16.try_into().expect("chunks of 16");
+    }
+    for (d, &s) in dc.into_remainder().iter_mut().zip(sr) {
+        *d = s;
+    }
+}
+
+/// `y += a·x·m`, sixteen at a time, so that a 4×4 plane is one vector step.
+#[inline(always)]
+fn masked_axpy<T: Real>(y: &mut [T], x: &[T], m: &[T], a: T) {
+    let mut yc = y.chunks_exact_mut(16);
+    let (xc, mc) = (x.chunks_exact(16), m.chunks_exact(16));
+    let (xr, mr) = (xc.remainder(), mc.remainder());
+    for ((y16, x16), m16) in (&mut yc).zip(xc).zip(mc) {
+        let y16: &mut [T; 16] = y16.try_into().expect("chunks of 16");
+        let x16: &[T; 16] = x16.try_into().expect("chunks of 16");
+        let m16: &[T; 16] = m16.try_into().expect("chunks of 16");
+        for j in 0..16 {
+            y16[j] += a * x16[j] * m16[j];
+        }
+    }
+    for ((o, &v), &k) in yc.into_remainder().iter_mut().zip(xr).zip(mr) {
+        *o += a * v * k;
+    }
+}
+
 /// Small maps (output rows narrower than a vector register) treated as flat
 /// vectors: each tap `(ky, kx)` is a shift of the whole plane by `dy·W + dx`, with
 /// a 0/1 mask that drops pixels whose column left the row. Rows of 4 or 8 pixels,
@@ -298,6 +334,9 @@ struct Flat<T> {
     taps: Vec<Tap>,
     /// One mask per kernel column, over output positions.
     masks: Vec<Vec<T>>,
+    /// The largest shift of a tap: the zeros around each phase plane in
+    /// [`Flat::pad`]'s layout.
+    margin: usize,
     g: Geometry,
 }
 
@@ -359,129 +398,167 @@ impl<T: Real> Flat<T> {
                     .collect()
             })
             .collect();
-        Flat { taps, masks, g: *g }
-    }
-
-    /// The positions of the phase planes that tap reads.
-    fn input(&self, tap: &Tap) -> std::ops::Range<usize> {
-        if tap.range.is_empty() {
-            return 0..0;
+        let margin = taps
+            .iter()
+            .map(|t| t.shift.unsigned_abs())
+            .max()
+            .unwrap_or(0);
+        Flat {
+            taps,
+            masks,
+            margin,
+            g: *g,
         }
-        let from = (tap.phase * self.g.out_plane()) as isize + tap.range.start as isize + tap.shift;
-        from as usize..from as usize + tap.range.len()
     }
 
-    /// For each phase position inside the image, `visit(phase position, pixel)`.
+    /// The length of [`Flat::pad`]'s layout: every phase plane with `margin`
+    /// zeros before and after it.
+    fn padded_len(&self) -> usize {
+        let phases = self.g.stride * self.g.stride;
+        self.margin + phases * (self.g.out_plane() + self.margin)
+    }
+
+    /// Writes the phase planes of `x` into `out` ([`Flat::padded_len`] long,
+    /// zeroed once by the caller, then reused for plane after plane: the positions
+    /// written are the same each time). A tap then reads a whole output plane's
+    /// length at [`Flat::padded_input`]: rows above or below the image read the
+    /// zeros, columns that left the row are masked, and no tap has a remainder
+    /// shorter than its range.
+    #[inline(always)]
+    fn pad(&self, x: &[T], out: &mut [T]) {
+        let (plane, margin) = (self.g.out_plane(), self.margin);
+        if self.g.stride == 1 {
+            copy(&mut out[margin..margin + plane], x);
+        } else {
+            self.for_each_phase_pixel(|o, at| out[o] = x[at]);
+        }
+    }
+
+    /// The positions of [`Flat::pad`]'s layout that tap reads for output positions
+    /// `0..plane`.
+    fn padded_input(&self, tap: &Tap) -> std::ops::Range<usize> {
+        let plane = self.g.out_plane();
+        let start = (self.margin + tap.phase * (plane + self.margin)) as isize + tap.shift;
+        start as usize..start as usize + plane
+    }
+
+    /// For stride 2, `visit(position in [`Flat::pad`]'s layout, pixel)` for every
+    /// pixel of the image.
     #[inline(always)]
     fn for_each_phase_pixel(&self, mut visit: impl FnMut(usize, usize)) {
         let (h, w) = (self.g.height, self.g.width);
         let (oh, ow) = (self.g.out_height, self.g.out_width);
+        let (margin, plane) = (self.margin, self.g.out_plane());
         for phase in 0..4 {
             let (py, px) = (phase / 2, phase % 2);
             for i in (0..oh).take_while(|i| 2 * i + py < h) {
-                let (row, base) = ((2 * i + py) * w, (phase * oh + i) * ow);
+                let base = margin + phase * (plane + margin) + i * ow;
+                let row = (2 * i + py) * w;
                 for j in (0..ow).take_while(|j| 2 * j + px < w) {
                     visit(base + j, row + 2 * j + px);
                 }
             }
         }
     }
-
-    /// The plane as the taps read it: itself for stride 1, its four phases (zero
-    /// beyond the image) for stride 2.
-    #[inline(always)]
-    fn phases<'a>(&self, x: &'a [T]) -> std::borrow::Cow<'a, [T]> {
-        if self.g.stride == 1 {
-            return std::borrow::Cow::Borrowed(x);
-        }
-        let mut out = vec![T::ZERO; 4 * self.g.out_plane()];
-        self.for_each_phase_pixel(|o, at| out[o] = x[at]);
-        std::borrow::Cow::Owned(out)
-    }
 }
 
 kernel! {
-fn forward_flat<T: Real>(x: &[T], w: &[T], y: &mut [T], flat: &Flat<T>) {
-    let x = flat.phases(x);
+fn forward_flat<T: Real>(x: &[T], w: &[T], y: &mut [T], padded: &mut [T], flat: &Flat<T>) {
+    flat.pad(x, padded);
     y.fill(T::ZERO);
-    for tap in &flat.taps {
-        let weight = w[tap.k];
-        let mask = &flat.masks[tap.kx][tap.range.clone()];
-        for ((o, &v), &m) in y[tap.range.clone()].iter_mut().zip(&x[flat.input(tap)]).zip(mask) {
-            *o += weight * v * m;
-        }
+    for tap in flat.taps.iter().filter(|tap| !tap.range.is_empty()) {
+        let v = &padded[flat.padded_input(tap)];
+        masked_axpy(y, v, &flat.masks[tap.kx], w[tap.k]);
     }
 }
 }
 
 kernel! {
-fn grad_input_flat<T: Real>(gy: &[T], w: &[T], gx: &mut [T], flat: &Flat<T>) {
-    let mut phases = if flat.g.stride == 1 { Vec::new() } else { vec![T::ZERO; 4 * flat.g.out_plane()] };
-    let acc: &mut [T] = if flat.g.stride == 1 { gx } else { &mut phases };
+/// Adds each tap's share into the pixels it read, only where they lie inside
+/// the image (a plane-long read of [`Flat::pad`]'s layout here, as in the
+/// other two, stalls on stores that the next tap's shifted loads overlap: 1.5×
+/// slower on 4×4 maps). Stride 2 gathers in `padded`'s layout, then
+/// interleaves.
+fn grad_input_flat<T: Real>(gy: &[T], w: &[T], gx: &mut [T], padded: &mut [T], flat: &Flat<T>) {
+    let acc: &mut [T] = if flat.g.stride == 1 { gx } else { padded };
     acc.fill(T::ZERO);
-    for tap in &flat.taps {
-        let weight = w[tap.k];
-        let mask = &flat.masks[tap.kx][tap.range.clone()];
-        for ((o, &g), &m) in acc[flat.input(tap)].iter_mut().zip(&gy[tap.range.clone()]).zip(mask) {
+    for tap in flat.taps.iter().filter(|tap| !tap.range.is_empty()) {
+        let (weight, range) = (w[tap.k], tap.range.clone());
+        // Stride 1 adds into the image itself, stride 2 into the padded layout.
+        let padding = flat.padded_input(tap).start as isize - tap.shift;
+        let base = if flat.g.stride == 1 { 0 } else { padding };
+        let from = (base + tap.shift + range.start as isize) as usize;
+        let acc = &mut acc[from..from + range.len()];
+        for ((o, &g), &m) in acc.iter_mut().zip(&gy[range.clone()]).zip(&flat.masks[tap.kx][range]) {
             *o += weight * g * m;
         }
     }
-    if flat.g.stride == 1 {
-        return;
+    if flat.g.stride == 2 {
+        // Every input pixel belongs to exactly one phase.
+        flat.for_each_phase_pixel(|o, at| gx[at] = padded[o]);
     }
-    // Every input pixel belongs to exactly one phase.
-    flat.for_each_phase_pixel(|o, at| gx[at] = phases[o]);
 }
 }
 
 kernel! {
 /// One image's share of one channel's weight gradient, added into each tap's lanes
 /// (`lanes[k]`); the caller sums the lanes once per channel.
-fn grad_weight_flat<T: Real>(x: &[T], gy: &[T], lanes: &mut [[T; 16]], flat: &Flat<T>) {
-    let x = flat.phases(x);
-    for tap in &flat.taps {
-        let mask = &flat.masks[tap.kx][tap.range.clone()];
-        let (g, v) = (&gy[tap.range.clone()], &x[flat.input(tap)]);
-        masked_dot_lanes(g, v, mask, &mut lanes[tap.k]);
+fn grad_weight_flat<T: Real>(
+    x: &[T],
+    gy: &[T],
+    lanes: &mut [[T; 16]],
+    padded: &mut [T],
+    flat: &Flat<T>,
+) {
+    flat.pad(x, padded);
+    for tap in flat.taps.iter().filter(|tap| !tap.range.is_empty()) {
+        let v = &padded[flat.padded_input(tap)];
+        masked_dot_lanes(gy, v, &flat.masks[tap.kx], &mut lanes[tap.k]);
     }
 }
 }
 
 pub(super) fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let planes = x.len() / g.in_plane();
-    let mut y = vec![T::ZERO; planes * g.out_plane()];
+    // SAFETY: both plane kernels clear their output plane before adding into it.
+    let mut y = unsafe { unfilled(planes * g.out_plane()) };
     let k2 = g.kernel * g.kernel;
     let flat = Flat::<T>::applies(g).then(|| Flat::new(g));
-    y.par_chunks_mut(g.out_plane())
-        .enumerate()
-        .for_each(|(p, out)| {
+    let padded_len = flat.as_ref().map_or(0, Flat::padded_len);
+    y.par_chunks_mut(g.out_plane()).enumerate().for_each_init(
+        || vec![T::ZERO; padded_len],
+        |padded, (p, out)| {
             let c = p % g.channels;
             let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
             let filter = &w[c * k2..(c + 1) * k2];
             match &flat {
-                Some(flat) => forward_flat(input, filter, out, flat),
+                Some(flat) => forward_flat(input, filter, out, padded, flat),
                 None => forward_plane(input, filter, out, g),
             }
-        });
+        },
+    );
     y
 }
 
 pub(super) fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let planes = gy.len() / g.out_plane();
-    let mut gx = vec![T::ZERO; planes * g.in_plane()];
+    // SAFETY: both plane kernels write every pixel of their input gradient plane.
+    let mut gx = unsafe { unfilled(planes * g.in_plane()) };
     let k2 = g.kernel * g.kernel;
     let flat = Flat::<T>::applies(g).then(|| Flat::new(g));
-    gx.par_chunks_mut(g.in_plane())
-        .enumerate()
-        .for_each(|(p, out)| {
+    let padded_len = flat.as_ref().map_or(0, Flat::padded_len);
+    gx.par_chunks_mut(g.in_plane()).enumerate().for_each_init(
+        || vec![T::ZERO; padded_len],
+        |padded, (p, out)| {
             let c = p % g.channels;
             let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
             let filter = &w[c * k2..(c + 1) * k2];
             match &flat {
-                Some(flat) => grad_input_flat(grad, filter, out, flat),
+                Some(flat) => grad_input_flat(grad, filter, out, padded, flat),
                 None => grad_input_plane(grad, filter, out, g),
             }
-        });
+        },
+    );
     gx
 }
 
@@ -495,12 +572,13 @@ pub(super) fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
         // The flat path's lanes run in T over the whole batch (a few hundred terms
         // each at the proxy's batch 64), summed into f64 once.
         let mut lanes = vec![[T::ZERO; 16]; if flat.is_some() { k2 } else { 0 }];
+        let mut padded = vec![T::ZERO; flat.as_ref().map_or(0, Flat::padded_len)];
         for b in 0..batch {
             let p = b * g.channels + c;
             let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
             let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
             match &flat {
-                Some(flat) => grad_weight_flat(input, grad, &mut lanes, flat),
+                Some(flat) => grad_weight_flat(input, grad, &mut lanes, &mut padded, flat),
                 None => grad_weight_plane(input, grad, &mut acc, g),
             }
         }

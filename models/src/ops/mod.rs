@@ -8,6 +8,7 @@
 
 mod batch_norm;
 mod block;
+mod buffer;
 mod conv;
 #[cfg(feature = "cuda")]
 mod cuda;
