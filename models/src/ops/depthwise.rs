@@ -422,8 +422,8 @@ impl<T: Real> Flat<T> {
     /// zeroed once by the caller, then reused for plane after plane: the positions
     /// written are the same each time). A tap then reads a whole output plane's
     /// length at [`Flat::padded_input`]: rows above or below the image read the
-    /// zeros, columns that left the row are masked, and no tap has a remainder
-    /// shorter than its range.
+    /// zeros and columns that left the row are masked, so a 4×4 or 8×8 plane is
+    /// whole 16-wide chunks for every tap, with no shorter remainder.
     #[inline(always)]
     fn pad(&self, x: &[T], out: &mut [T]) {
         let (plane, margin) = (self.g.out_plane(), self.margin);
@@ -434,12 +434,16 @@ impl<T: Real> Flat<T> {
         }
     }
 
+    /// Where tap's phase plane starts in [`Flat::pad`]'s layout.
+    fn phase_start(&self, tap: &Tap) -> usize {
+        self.margin + tap.phase * (self.g.out_plane() + self.margin)
+    }
+
     /// The positions of [`Flat::pad`]'s layout that tap reads for output positions
     /// `0..plane`.
     fn padded_input(&self, tap: &Tap) -> std::ops::Range<usize> {
-        let plane = self.g.out_plane();
-        let start = (self.margin + tap.phase * (plane + self.margin)) as isize + tap.shift;
-        start as usize..start as usize + plane
+        let start = (self.phase_start(tap) as isize + tap.shift) as usize;
+        start..start + self.g.out_plane()
     }
 
     /// For stride 2, `visit(position in [`Flat::pad`]'s layout, pixel)` for every
@@ -474,20 +478,19 @@ fn forward_flat<T: Real>(x: &[T], w: &[T], y: &mut [T], padded: &mut [T], flat: 
 }
 
 kernel! {
-/// Adds each tap's share into the pixels it read, only where they lie inside
-/// the image (a plane-long read of [`Flat::pad`]'s layout here, as in the
-/// other two, stalls on stores that the next tap's shifted loads overlap: 1.5×
-/// slower on 4×4 maps). Stride 2 gathers in `padded`'s layout, then
-/// interleaves.
+/// Adds each tap's share into the pixels it read, only over the tap's range.
+/// (Plane-long passes over [`Flat::pad`]'s layout, as the other two make,
+/// measured slower here on 4×4 maps, 35% of the op's samples against 24%;
+/// probably each tap's stores overlapping the next tap's shifted loads.) Stride 2
+/// gathers in `padded`'s layout, then interleaves.
 fn grad_input_flat<T: Real>(gy: &[T], w: &[T], gx: &mut [T], padded: &mut [T], flat: &Flat<T>) {
     let acc: &mut [T] = if flat.g.stride == 1 { gx } else { padded };
     acc.fill(T::ZERO);
     for tap in flat.taps.iter().filter(|tap| !tap.range.is_empty()) {
         let (weight, range) = (w[tap.k], tap.range.clone());
         // Stride 1 adds into the image itself, stride 2 into the padded layout.
-        let padding = flat.padded_input(tap).start as isize - tap.shift;
-        let base = if flat.g.stride == 1 { 0 } else { padding };
-        let from = (base + tap.shift + range.start as isize) as usize;
+        let base = if flat.g.stride == 1 { 0 } else { flat.phase_start(tap) };
+        let from = (base as isize + tap.shift + range.start as isize) as usize;
         let acc = &mut acc[from..from + range.len()];
         for ((o, &g), &m) in acc.iter_mut().zip(&gy[range.clone()]).zip(&flat.masks[tap.kx][range]) {
             *o += weight * g * m;
