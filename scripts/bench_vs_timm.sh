@@ -103,7 +103,7 @@ op "conv 3x3 48->192, 16x32x32 (V2-S stage 2)" --op conv --batch 16 --channels 4
 op "conv 1x1 96->96, 32x28x28" --op conv1x1 --batch 32 --channels 96 --size 28
 op "BatchNorm+SiLU, 16x192x32x32" --op bn_silu --batch 16 --channels 192 --size 32
 
-kernels=$("$ours" bench-op --op bn_silu --batch 1 --channels 1 --size 1 --steps 1 --warmup 0 | sed -n 's/.*, \(.*\) CPU kernels.*/\1/p')
+kernels=$(field "$("$ours" bench-op --op bn_silu --batch 1 --channels 1 --size 1 --steps 1 --warmup 0 --json)" cpu_kernels)
 torch_isa=$("$python" -c 'import torch; print(torch.backends.cpu.get_cpu_capability())')
 echo "effnas ($kernels kernels) vs PyTorch $("$python" -c 'import torch; print(torch.__version__)') + timm ($torch_isa), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u +%F); medians of $steps steps ($op_steps for ops) per round, $rounds alternating rounds, median ratio of the rounds"
 echo

@@ -82,7 +82,9 @@ pub fn run(args: BenchOpArgs) -> Result<(), Failure> {
     )
     .map_err(Failure::runtime)?;
     if args.json {
-        print_json(&times);
+        let mut value = serde_json::to_value(&times).expect("op times serialise");
+        value["cpu_kernels"] = models::ops::cpu_kernels().into();
+        print_json(&value);
     } else {
         println!(
             "{:?} {}x{}x{}x{} k{} s{} ({:?}, {} CPU kernels): median {:.2} ms (min {:.2}, max {:.2})",

@@ -1,4 +1,4 @@
-//! Measuring ops and training steps: `check-ops` and `bench-step`.
+//! Measuring ops and training steps: `check-ops`, `bench-op` and `bench-step`.
 
 use crate::common::*;
 
@@ -28,6 +28,35 @@ fn check_ops_passes_on_the_cpu_and_bad_devices_are_named() {
         "unknown device `tpu`",
     );
     bad_input(&search(&["--device", "cpu,gpu"]), "unknown device `gpu`");
+}
+
+#[test]
+fn bench_op_reports_times_and_the_kernels_it_ran() {
+    let args = [
+        "bench-op",
+        "--op",
+        "dwconv",
+        "--batch",
+        "2",
+        "--channels",
+        "3",
+        "--size",
+        "8",
+        "--steps",
+        "3",
+        "--warmup",
+        "0",
+        "--json",
+    ];
+    let v = json(&search(&args));
+    assert_eq!(v["step_ms"].as_array().unwrap().len(), 3, "{v}");
+    let (min, median) = (
+        v["step_ms_min"].as_f64().unwrap(),
+        v["step_ms_median"].as_f64().unwrap(),
+    );
+    assert!(min > 0.0 && min <= median, "{v}");
+    let kernels = v["cpu_kernels"].as_str().unwrap();
+    assert!(["AVX-512", "AVX2", "baseline"].contains(&kernels), "{v}");
 }
 
 #[test]
