@@ -131,8 +131,9 @@ fn candle_can_differentiate(shape: &[usize; 4], stride: usize) -> bool {
 }
 
 /// (batch, channels, height, width): one channel, batch 1, odd and even sizes, many channels.
-/// Output widths of 16 and more take the depthwise kernels' row path, smaller ones
-/// the flat path (stride 2 through its four phases).
+/// Output widths of 16 and more take the depthwise kernels' row path and the dense
+/// convolution's row-by-row unfolding, smaller ones the depthwise flat path (stride 2
+/// through its four phases) and the unfolding by a table of tap pixels.
 const SHAPES: [[usize; 4]; 11] = [
     [2, 3, 17, 19],
     [1, 2, 7, 35],

@@ -172,15 +172,67 @@ fn im2col_row<T: Real>(row: &mut [T], x: &[T], r: usize, g: &Geometry) {
 }
 }
 
+/// Where each kernel tap reads, for maps whose output rows are narrower than 16
+/// pixels: there the row-by-row copies of [`im2col_row`] and [`col2im_plane`] are
+/// a few pixels long each (9% of a proxy-scale step went into the two), so they
+/// read a table instead. For tap `ky·k + kx`, the pixel of the input plane that
+/// each output position reads, [`PADDING`] where it reads the padding.
+struct TapPixels(Vec<Vec<usize>>);
+
+const PADDING: usize = usize::MAX;
+
+impl TapPixels {
+    fn for_small_maps(g: &Geometry) -> Option<TapPixels> {
+        if g.out_width >= 16 {
+            return None;
+        }
+        let k = g.kernel;
+        let taps = (0..k * k)
+            .map(|t| {
+                let (ky, kx) = (t / k, t % k);
+                (0..g.out_height)
+                    .flat_map(|oy| (0..g.out_width).map(move |ox| (oy, ox)))
+                    .map(|(oy, ox)| {
+                        match (
+                            g.input_index(oy, ky, g.height),
+                            g.input_index(ox, kx, g.width),
+                        ) {
+                            (Some(iy), Some(ix)) => iy * g.width + ix,
+                            _ => PADDING,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Some(TapPixels(taps))
+    }
+}
+
+kernel! {
+/// [`im2col_row`] by the table.
+fn im2col_row_small<T: Real>(row: &mut [T], x: &[T], r: usize, taps: &TapPixels, g: &Geometry) {
+    let (k2, plane) = (g.kernel * g.kernel, g.height * g.width);
+    let plane = &x[(r / k2) * plane..][..plane];
+    for (o, &i) in row.iter_mut().zip(&taps.0[r % k2]) {
+        *o = plane.get(i).copied().unwrap_or(T::ZERO);
+    }
+}
+}
+
 /// Unfolds images `images` of `x` `[B, Ci, H, W]` into columns
 /// `[Ci·k·k, n·Ho·Wo]`, image by image along each row.
 pub(super) fn im2col<T: Real>(x: &[T], images: Range<usize>, cols: &mut [T], g: &Geometry) {
     let c = g.cols();
+    let taps = TapPixels::for_small_maps(g);
     cols.par_chunks_mut(images.len() * c)
         .enumerate()
         .for_each(|(r, row)| {
             for (segment, b) in row.chunks_mut(c).zip(images.clone()) {
-                im2col_row(segment, &x[b * g.in_image()..(b + 1) * g.in_image()], r, g);
+                let image = &x[b * g.in_image()..(b + 1) * g.in_image()];
+                match &taps {
+                    Some(taps) => im2col_row_small(segment, image, r, taps, g),
+                    None => im2col_row(segment, image, r, g),
+                }
             }
         });
 }
@@ -242,16 +294,44 @@ fn col2im_plane<T: Real>(plane: &mut [T], cols: &[T], stride: usize, ci: usize, 
 }
 }
 
+kernel! {
+/// [`col2im_plane`] by the table.
+fn col2im_plane_small<T: Real>(
+    plane: &mut [T],
+    cols: &[T],
+    stride: usize,
+    ci: usize,
+    taps: &TapPixels,
+    g: &Geometry,
+) {
+    let (n, k2) = (g.cols(), g.kernel * g.kernel);
+    plane.fill(T::ZERO);
+    for (t, pixels) in taps.0.iter().enumerate() {
+        let row = &cols[(ci * k2 + t) * stride..][..n];
+        for (&v, &i) in row.iter().zip(pixels) {
+            if let Some(d) = plane.get_mut(i) {
+                *d += v;
+            }
+        }
+    }
+}
+}
+
 /// Folds column gradients `[Ci·k·k, n·Ho·Wo]` back onto the gradients of `n`
 /// images `[n, Ci, H, W]` (overwritten).
 pub(super) fn col2im<T: Real>(cols: &[T], gx: &mut [T], g: &Geometry) {
     let images = gx.len() / g.in_image();
     let stride = images * g.cols();
+    let taps = TapPixels::for_small_maps(g);
     gx.par_chunks_mut(g.height * g.width)
         .enumerate()
         .for_each(|(i, plane)| {
             let (j, ci) = (i / g.in_channels, i % g.in_channels);
-            col2im_plane(plane, &cols[j * g.cols()..], stride, ci, g)
+            let cols = &cols[j * g.cols()..];
+            match &taps {
+                Some(taps) => col2im_plane_small(plane, cols, stride, ci, taps, g),
+                None => col2im_plane(plane, cols, stride, ci, g),
+            }
         });
 }
 
