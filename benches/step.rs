@@ -22,7 +22,7 @@ fn training_step(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let loss = cross_entropy(&model.forward_t(&x, true).unwrap(), &y).unwrap();
-                opt.step(&loss.backward().unwrap()).unwrap();
+                opt.step(&model.backward(&loss).unwrap()).unwrap();
             })
         });
     }

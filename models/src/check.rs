@@ -93,7 +93,7 @@ pub fn check_network(spec: &ArchSpec, batch: usize, size: usize, device: &Device
         let labels = Tensor::from_vec(labels, batch, device)?;
         let logits = model.forward_t(&images, true)?;
         let loss = candle_nn::loss::cross_entropy(&logits, &labels)?;
-        let grads = loss.backward()?;
+        let grads = model.backward(&loss)?;
         let mut out = Vec::new();
         for p in model.params().trainable() {
             let g = grads

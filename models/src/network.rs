@@ -2,13 +2,14 @@
 
 use std::sync::Mutex;
 
+use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Result, Tensor};
 use rand::rngs::StdRng;
 use space::ArchSpec;
 
 use crate::error::ModelError;
 use crate::layers::{Pass, Sequence, drop_path, keep_scales};
-use crate::ops::OpSet;
+use crate::ops::{OpSet, ParamGrads};
 use crate::params::ParamStore;
 
 /// One MBConv or Fused-MBConv block: its layers, then the shortcut if it has one.
@@ -36,7 +37,7 @@ impl Block {
                     vec![1.0; batch]
                 }
             });
-            return block.forward(x, shortcut);
+            return block.forward(x, shortcut, pass.grads);
         }
         let branch = self.layers.forward(x, pass)?;
         if !self.residual {
@@ -61,6 +62,8 @@ pub struct EfficientNet {
     rng: Mutex<StdRng>,
     ops: OpSet,
     dropout: f64,
+    /// Whole-block ops' parameter gradients, for [`EfficientNet::backward`].
+    grads: ParamGrads,
 }
 
 impl std::fmt::Debug for EfficientNet {
@@ -118,6 +121,7 @@ impl EfficientNet {
             rng,
             ops: OpSet::default(),
             dropout: spec.dropout,
+            grads: ParamGrads::new()?,
         })
     }
 
@@ -156,12 +160,21 @@ impl EfficientNet {
             rand::SeedableRng::seed_from_u64(seed);
     }
 
+    /// The gradients of `loss`, computed from [`EfficientNet::forward_t`]'s output,
+    /// for every parameter: candle's backward pass, with the gradients whole-block
+    /// ops hand over beside it ([`ParamGrads`]). `loss.backward()` alone misses
+    /// those.
+    pub fn backward(&self, loss: &Tensor) -> Result<GradStore> {
+        self.grads.backward(loss)
+    }
+
     pub fn device(&self) -> &Device {
         self.params.device()
     }
 
     /// Logits `[batch, classes]` for images `[batch, input_channels, height, width]`.
-    /// `train` selects batch statistics, stochastic depth and dropout.
+    /// `train` selects batch statistics, stochastic depth and dropout. The
+    /// gradients of a loss on them come from [`EfficientNet::backward`].
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let (_, channels, height, width) = x.dims4()?;
         if channels != self.spec.input_channels {
@@ -178,11 +191,14 @@ impl EfficientNet {
             .rng
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Gradients of a backward pass that did not go through `backward`.
+        self.grads.clear();
         let mut pass = Pass {
             train,
             ops: self.ops,
             dropout: self.dropout,
             rng: &mut rng,
+            grads: &self.grads,
         };
         let mut h = self.stem.forward(x, &mut pass)?;
         for block in &self.blocks {

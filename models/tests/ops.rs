@@ -3,7 +3,7 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 use models::ops::{
-    Stage, batch_norm_eval, batch_norm_train, block_train, conv2d, conv2d_unfolded,
+    ParamGrads, Stage, batch_norm_eval, batch_norm_train, block_train, conv2d, conv2d_unfolded,
     depthwise_conv2d,
 };
 
@@ -41,6 +41,12 @@ fn relative_error(ours: &Tensor, reference: &Tensor) -> f64 {
         / scale
 }
 
+thread_local! {
+    /// Where whole-block ops under test hand their parameters' gradients, for
+    /// [`run`] to collect.
+    static GRADS: ParamGrads = ParamGrads::new().unwrap();
+}
+
 /// Output and input gradients of `f` under the loss Σ f(inputs)·probe.
 fn run(
     f: &dyn Fn(&[Tensor]) -> Tensor,
@@ -53,7 +59,8 @@ fn run(
         .collect();
     let tensors: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
     let y = f(&tensors);
-    let grads = (&y * probe).unwrap().sum_all().unwrap().backward().unwrap();
+    let loss = (&y * probe).unwrap().sum_all().unwrap();
+    let grads = GRADS.with(|g| g.backward(&loss)).unwrap();
     let g = tensors
         .iter()
         .map(|t| grads.get(t).expect("every input gets a gradient").clone())
@@ -498,7 +505,8 @@ fn whole_block_op_matches_candle_and_finite_differences() {
         let mut inputs = vec![randn(&shape, DType::F32)];
         inputs.extend(block_params(&stages, shape[1]));
         let ours = |t: &[Tensor]| {
-            block_train(&t[0], &t[1..], &stages, keep.clone(), 1e-3)
+            GRADS
+                .with(|g| block_train(&t[0], &t[1..], &stages, keep.clone(), 1e-3, g))
                 .unwrap()
                 .0
         };
@@ -510,8 +518,16 @@ fn whole_block_op_matches_candle_and_finite_differences() {
             .collect();
         compare(name, &ours, &stock, &wide);
         finite_differences(name, &ours, &inputs);
-        let (_, stats) =
-            block_train(&inputs[0], &inputs[1..], &stages, keep.clone(), 1e-3).unwrap();
+        let grads = ParamGrads::new().unwrap();
+        let (_, stats) = block_train(
+            &inputs[0],
+            &inputs[1..],
+            &stages,
+            keep.clone(),
+            1e-3,
+            &grads,
+        )
+        .unwrap();
         let norms = stages
             .iter()
             .filter(|s| matches!(s, Stage::BatchNorm { .. }))
@@ -551,9 +567,10 @@ fn whole_block_op_refuses_a_second_backward() {
     ];
     let x = Var::from_tensor(&randn(&[2, 2, 3, 3], DType::F32)).unwrap();
     let params = block_params(&stages, 2);
-    let (y, _) = block_train(x.as_tensor(), &params, &stages, None, 1e-3).unwrap();
+    let grads = ParamGrads::new().unwrap();
+    let (y, _) = block_train(x.as_tensor(), &params, &stages, None, 1e-3, &grads).unwrap();
     let loss = y.sqr().unwrap().sum_all().unwrap();
-    assert!(loss.backward().is_ok());
-    let err = loss.backward().unwrap_err().to_string();
+    assert!(grads.backward(&loss).is_ok());
+    let err = grads.backward(&loss).unwrap_err().to_string();
     assert!(err.contains("second backward"), "{err}");
 }

@@ -27,7 +27,7 @@ fn every_parameter_gets_a_finite_gradient() {
     let model = EfficientNet::new(&tiny_spec(), 3, &Device::Cpu).unwrap();
     let (x, y) = batch(6, DType::F32);
     let loss = cross_entropy(&model.forward_t(&x, true).unwrap(), &y).unwrap();
-    let grads = loss.backward().unwrap();
+    let grads = model.backward(&loss).unwrap();
     let mut nonzero = 0;
     let trainable: Vec<_> = model.params().trainable().collect();
     for p in &trainable {
@@ -47,6 +47,50 @@ fn every_parameter_gets_a_finite_gradient() {
             .any(|p| p.role == Role::Buffer)
     );
     assert_eq!(nonzero, trainable.len());
+}
+
+/// Whole-block ops hand their parameters' gradients to the network, not to
+/// candle's graph: `loss.backward()` alone misses them, `EfficientNet::backward`
+/// has them, and what a plain backward pass handed over is dropped by the next
+/// forward pass instead of being added to the next step's gradients.
+#[test]
+fn gradients_of_whole_blocks_come_from_the_networks_backward() {
+    let (x, y) = batch(6, DType::F32);
+    fn gradients(
+        model: &EfficientNet,
+        grads: &candle_core::backprop::GradStore,
+    ) -> Vec<Option<Vec<f32>>> {
+        model
+            .params()
+            .trainable()
+            .map(|p| {
+                grads
+                    .get(p.var.as_tensor())
+                    .map(|g| g.flatten_all().unwrap().to_vec1().unwrap())
+            })
+            .collect()
+    }
+    let model = EfficientNet::new(&tiny_spec(), 3, &Device::Cpu).unwrap();
+    // Stochastic depth draws masks per pass: the same seed for every pass.
+    model.reseed(9);
+    let loss = cross_entropy(&model.forward_t(&x, true).unwrap(), &y).unwrap();
+    let plain = gradients(&model, &loss.backward().unwrap());
+    let missing = plain.iter().filter(|g| g.is_none()).count();
+    assert!(missing > 0, "no parameter in a whole block: nothing tested");
+    model.reseed(9);
+    let loss = cross_entropy(&model.forward_t(&x, true).unwrap(), &y).unwrap();
+    let full = gradients(&model, &model.backward(&loss).unwrap());
+    assert!(full.iter().all(Option::is_some));
+    for (a, b) in plain.iter().zip(&full) {
+        if let Some(a) = a {
+            assert_eq!(Some(a), b.as_ref(), "candle's own gradients unchanged");
+        }
+    }
+    // A twin that never ran a plain backward pass: nothing left over was added.
+    let twin = EfficientNet::new(&tiny_spec(), 3, &Device::Cpu).unwrap();
+    twin.reseed(9);
+    let loss = cross_entropy(&twin.forward_t(&x, true).unwrap(), &y).unwrap();
+    assert_eq!(full, gradients(&twin, &twin.backward(&loss).unwrap()));
 }
 
 /// Central differences in f64 against backprop, for every tensor of the network
@@ -69,11 +113,8 @@ fn gradients_match_finite_differences() {
 
     let x_var = candle_core::Var::from_tensor(&x).unwrap();
     let out = model.forward_t(x_var.as_tensor(), true).unwrap();
-    let grads = (out * &probe)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
+    let grads = model
+        .backward(&(out * &probe).unwrap().sum_all().unwrap())
         .unwrap();
 
     let h = 1e-6;
@@ -140,7 +181,7 @@ fn fit(optimizer: &mut dyn Optimizer, model: &EfficientNet, steps: usize) -> (f3
     for _ in 0..steps {
         let loss = cross_entropy(&model.forward_t(&x, true).unwrap(), &y).unwrap();
         losses.push(loss.to_scalar::<f32>().unwrap());
-        optimizer.step(&loss.backward().unwrap()).unwrap();
+        optimizer.step(&model.backward(&loss).unwrap()).unwrap();
     }
     (losses[0], *losses.last().unwrap())
 }
@@ -199,7 +240,9 @@ fn op_sets_agree(spec: &space::ArchSpec, ours: models::ops::OpSet, reference: mo
         let mut model = EfficientNet::new(spec, 21, &Device::Cpu).unwrap();
         model.set_ops(ops);
         let logits = model.forward_t(&x, true).unwrap();
-        let grads = cross_entropy(&logits, &y).unwrap().backward().unwrap();
+        let grads = model
+            .backward(&cross_entropy(&logits, &y).unwrap())
+            .unwrap();
         let eval = model.forward_t(&x, false).unwrap();
         let tensors: Vec<Tensor> = model
             .params()

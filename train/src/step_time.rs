@@ -77,7 +77,7 @@ impl StepTimer {
             let start = Instant::now();
             let logits = model.forward_t(&x, true)?;
             let loss = cross_entropy(&logits, &y)?;
-            let grads = loss.backward()?;
+            let grads = model.backward(&loss)?;
             optimizer.step(&grads)?;
             // Reading the loss forces lazy devices to finish.
             let loss = loss.to_dtype(DType::F32)?.to_scalar::<f32>()?;

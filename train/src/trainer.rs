@@ -346,7 +346,7 @@ impl<'a> Session<'a> {
                 pass.diverged = Some((self.state.steps_done, value));
                 return Ok(pass);
             }
-            self.optimizer.step(&loss.backward()?)?;
+            self.optimizer.step(&self.model.backward(&loss)?)?;
             if let Some(ema) = &mut self.ema {
                 ema.update(&self.model)?;
             }

@@ -17,17 +17,19 @@ pub use whole_block::WholeBlock;
 use candle_core::{Result, Tensor};
 use rand::rngs::StdRng;
 
-use crate::ops::OpSet;
+use crate::ops::{OpSet, ParamGrads};
 use crate::params::ParamStore;
 
-/// What a forward pass needs besides its input: the mode, the kernels to use, and
-/// the generator that draws stochastic-depth and dropout masks.
+/// What a forward pass needs besides its input: the mode, the kernels to use, the
+/// generator that draws stochastic-depth and dropout masks, and where whole-block
+/// ops hand their parameters' gradients.
 pub struct Pass<'a> {
     pub train: bool,
     pub ops: OpSet,
     /// Dropout rate before the classifier (adaptive regularization changes it).
     pub dropout: f64,
     pub rng: &'a mut StdRng,
+    pub grads: &'a ParamGrads,
 }
 
 /// One layer of a network.
@@ -121,7 +123,7 @@ impl Sequence {
         if pass.whole_blocks(x)
             && let Some(block) = self.whole_block()
         {
-            return block.forward(x, None);
+            return block.forward(x, None, pass.grads);
         }
         let mut h = x.clone();
         let mut i = 0;

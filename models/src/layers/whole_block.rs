@@ -4,7 +4,7 @@
 use candle_core::{DType, Result, Tensor};
 
 use super::{BN_EPS, BatchNorm, Layer, Pass, Sequence};
-use crate::ops::{self, OpSet, Stage};
+use crate::ops::{self, OpSet, ParamGrads, Stage};
 
 /// A sequence's layers as stages, with their parameters in stage order and the
 /// BatchNorms whose running statistics the op's batch statistics move.
@@ -91,9 +91,14 @@ impl Sequence {
 impl WholeBlock<'_> {
     /// Runs the stages on `x` in training mode, with the shortcut
     /// `x + keep[b]·branch` when `shortcut` gives the per-image `keep`, and moves
-    /// the BatchNorms' running statistics.
-    pub fn forward(&self, x: &Tensor, shortcut: Option<Vec<f64>>) -> Result<Tensor> {
-        let (y, stats) = ops::block_train(x, &self.params, &self.stages, shortcut, BN_EPS)?;
+    /// the BatchNorms' running statistics. The parameters' gradients go to `grads`.
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        shortcut: Option<Vec<f64>>,
+        grads: &ParamGrads,
+    ) -> Result<Tensor> {
+        let (y, stats) = ops::block_train(x, &self.params, &self.stages, shortcut, BN_EPS, grads)?;
         for (bn, batch) in self.norms.iter().zip(&stats) {
             bn.record_batch(batch)?;
         }

@@ -6,9 +6,10 @@
 //! residual add, the drop-path mask and the SE gating also stop being separate
 //! element-wise passes with their own temporaries.
 //!
-//! The stages reuse the per-layer kernels of this module. The block's parameters
-//! come packed into one vector (the op's second input) in stage order; the forward
-//! pass keeps the input of every stage after the first, each dense convolution's
+//! The stages reuse the per-layer kernels of this module. The op reads the block's
+//! parameters itself (the tensors come with it, in stage order) and hands their
+//! gradients to a [`ParamGrads`] instead of returning them through candle's graph
+//! (that module says why); the forward pass keeps the input of every stage after the first, each dense convolution's
 //! unfolded columns (the weight gradient needs them; unfolding again cost about a
 //! tenth of a proxy-scale step) and SE's small vectors, for the backward pass, which
 //! frees them as it goes.
@@ -16,13 +17,16 @@
 use std::any::Any;
 use std::sync::{Arc, Mutex};
 
-use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor, WithDType};
+use candle_core::{
+    CpuStorage, CustomOp2, Layout, Result, Shape, Storage, StorageRef, Tensor, WithDType,
+};
 use rayon::prelude::*;
 
 use super::batch_norm::{self, Dims, Stats, to_f64};
 use super::buffer::unfilled;
 use super::conv::{self, Mat, matmul};
 use super::depthwise;
+use super::param_grads::ParamGrads;
 use super::real::{Real, by_dtype, kernel, slice};
 
 /// One layer of a block, as the op runs it. Input channels come from the shape
@@ -44,48 +48,89 @@ pub enum Stage {
     SqueezeExcite { squeeze: usize },
 }
 
-/// Where a stage's input comes from and where its parameters lie in the packed
-/// vector.
+/// Where a stage's input comes from and which of the block's parameters are its
+/// own.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     input: [usize; 4],
+    /// The index of its first parameter tensor.
     params: usize,
 }
 
-/// The slot of every stage, the number of packed parameters and the output shape.
-fn layout(stages: &[Stage], x: [usize; 4]) -> Result<(Vec<Slot>, usize, [usize; 4])> {
-    let (mut dims, mut params) = (x, 0);
+/// The number of values of each of a stage's parameters, on `c` input channels.
+fn param_lens(stage: Stage, c: usize) -> Vec<usize> {
+    match stage {
+        Stage::Conv {
+            out_channels,
+            kernel,
+            ..
+        } => vec![out_channels * c * kernel * kernel],
+        Stage::Depthwise { kernel, .. } => vec![c * kernel * kernel],
+        Stage::BatchNorm { .. } => vec![c, c],
+        Stage::SqueezeExcite { squeeze } => vec![squeeze * c, squeeze, c * squeeze, c],
+    }
+}
+
+/// The slot of every stage and the output shape, after checking that `params`
+/// are the stages' parameters.
+fn layout(stages: &[Stage], x: [usize; 4], params: &[Tensor]) -> Result<(Vec<Slot>, [usize; 4])> {
+    let (mut dims, mut first) = (x, 0);
     let mut slots = Vec::with_capacity(stages.len());
-    for stage in stages {
+    for &stage in stages {
         slots.push(Slot {
             input: dims,
-            params,
+            params: first,
         });
         let [b, c, h, w] = dims;
-        match *stage {
+        for len in param_lens(stage, c) {
+            let given = params.get(first).map(Tensor::elem_count);
+            if given != Some(len) {
+                candle_core::bail!(
+                    "whole-block op: parameter {first} (of stage {stage:?} on {c} channels) should have {len} values, got {given:?}"
+                );
+            }
+            first += 1;
+        }
+        dims = match stage {
             Stage::Conv {
                 out_channels,
                 kernel,
                 stride,
-            } => {
-                params += out_channels * c * kernel * kernel;
-                dims = conv::Geometry::new(&dims, &[out_channels, c, kernel, kernel], stride)
-                    .out_dims();
-            }
+            } => conv::Geometry::new(&dims, &[out_channels, c, kernel, kernel], stride).out_dims(),
             Stage::Depthwise { kernel, stride } => {
-                params += c * kernel * kernel;
-                dims = depthwise::Geometry::new(&dims, kernel, stride).out_dims(b);
+                depthwise::Geometry::new(&dims, kernel, stride).out_dims(b)
             }
-            Stage::BatchNorm { .. } => params += 2 * c,
-            Stage::SqueezeExcite { squeeze } => params += 2 * squeeze * c + squeeze + c,
-        }
+            Stage::BatchNorm { .. } | Stage::SqueezeExcite { .. } => dims,
+        };
         if dims.contains(&0) {
             candle_core::bail!(
                 "whole-block op: stage {stage:?} on {b}x{c}x{h}x{w} gives an empty map"
             );
         }
     }
-    Ok((slots, params, dims))
+    if first != params.len() {
+        candle_core::bail!(
+            "whole-block op: its stages take {first} parameter tensors, {} were given",
+            params.len()
+        );
+    }
+    Ok((slots, dims))
+}
+
+/// The parameters' storages, read-locked while the op runs.
+fn read_locked(params: &[Tensor]) -> Vec<(StorageRef<'_>, &Layout)> {
+    params.iter().map(Tensor::storage_and_layout).collect()
+}
+
+/// The values of read-locked parameters.
+fn values<'a, T: Real>(locked: &'a [(StorageRef<'_>, &Layout)], op: &str) -> Result<Vec<&'a [T]>> {
+    locked
+        .iter()
+        .map(|(storage, layout)| match &**storage {
+            Storage::Cpu(cpu) => slice(cpu, layout, op),
+            _ => candle_core::bail!("{op}: parameters must be on the CPU"),
+        })
+        .collect()
 }
 
 /// What a stage's backward pass needs besides its input.
@@ -162,17 +207,16 @@ fn dense<T: Real>(input: &[T], w: &[T], bias: &[T], (b, k, s): (usize, usize, us
     out
 }
 
+/// `p`: reduce weight, reduce bias, expand weight, expand bias.
 fn excite_forward<T: Real>(
     x: &[T],
-    p: &[T],
+    p: &[&[T]],
     dims: [usize; 4],
     squeeze: usize,
 ) -> (Vec<T>, Saved<T>) {
     let [b, c, h, w] = dims;
     let (plane, s) = (h * w, squeeze);
-    let (reduce, rest) = p.split_at(s * c);
-    let (reduce_bias, rest) = rest.split_at(s);
-    let (expand, expand_bias) = rest.split_at(c * s);
+    let [reduce, reduce_bias, expand, expand_bias] = [p[0], p[1], p[2], p[3]];
     let inv = T::from_f64(1.0 / plane as f64);
     let pooled: Vec<T> = x
         .par_chunks(plane)
@@ -180,7 +224,7 @@ fn excite_forward<T: Real>(
         .collect();
     let hidden = dense(&pooled, reduce, reduce_bias, (b, c, s));
     let act: Vec<T> = hidden.iter().map(|&a| a * a.sigmoid()).collect();
-    let gate: Vec<T> = dense(&act, expand, &expand_bias[..c], (b, s, c))
+    let gate: Vec<T> = dense(&act, expand, expand_bias, (b, s, c))
         .into_iter()
         .map(|a| a.sigmoid())
         .collect();
@@ -200,25 +244,23 @@ fn excite_forward<T: Real>(
     )
 }
 
-/// SE's backward pass: the input gradient, and the parameter gradients written
-/// into `gp` (laid out as the parameters).
-#[allow(clippy::too_many_arguments)]
+/// SE's backward pass: the input gradient, and the gradients of `p` (as
+/// [`excite_forward`]'s) pushed onto `gp` in order.
 fn excite_backward<T: Real>(
     x: &[T],
     gy: &[T],
-    p: &[T],
-    gp: &mut [T],
+    (p, gp): (&[&[T]], &mut Vec<Vec<T>>),
     dims: [usize; 4],
     squeeze: usize,
     (pooled, hidden, gate): (&[T], &[T], &[T]),
 ) -> Vec<T> {
     let [b, c, h, w] = dims;
     let (plane, s) = (h * w, squeeze);
-    let reduce = &p[..s * c];
-    let expand = &p[s * c + s..s * c + s + c * s];
-    let (g_reduce, rest) = gp.split_at_mut(s * c);
-    let (g_reduce_bias, rest) = rest.split_at_mut(s);
-    let (g_expand, g_expand_bias) = rest.split_at_mut(c * s);
+    let (reduce, expand) = (p[0], p[2]);
+    let mut g_reduce = vec![T::ZERO; s * c];
+    let mut g_reduce_bias = vec![T::ZERO; s];
+    let mut g_expand = vec![T::ZERO; c * s];
+    let mut g_expand_bias = vec![T::ZERO; c];
     // Through the gate: ∂/∂gate = Σ gy·x over the plane, then the sigmoid.
     let g_pre: Vec<T> = gy
         .par_chunks(plane)
@@ -230,13 +272,13 @@ fn excite_backward<T: Real>(
     // Expand: [B, C] = act [B, S] · expandᵀ + bias.
     matmul(
         (c, s, b),
-        g_expand,
+        &mut g_expand,
         false,
         Mat::transposed(&g_pre, c),
         Mat::rows(&act, s),
         1,
     );
-    for (i, gb) in g_expand_bias[..c].iter_mut().enumerate() {
+    for (i, gb) in g_expand_bias.iter_mut().enumerate() {
         *gb = (0..b).fold(T::ZERO, |acc, n| acc + g_pre[n * c + i]);
     }
     let mut g_hidden = vec![T::ZERO; b * s];
@@ -254,7 +296,7 @@ fn excite_backward<T: Real>(
     // Reduce: [B, S] = pooled [B, C] · reduceᵀ + bias.
     matmul(
         (s, c, b),
-        g_reduce,
+        &mut g_reduce,
         false,
         Mat::transposed(&g_hidden, s),
         Mat::rows(pooled, c),
@@ -279,18 +321,24 @@ fn excite_backward<T: Real>(
         .zip(gy.par_chunks(plane))
         .zip(gate.par_iter().zip(g_pooled.par_iter()))
         .for_each(|((out, gs), (&g, &gp))| scale_shift_plane(out, gs, g, gp * inv));
+    gp.extend([g_reduce, g_reduce_bias, g_expand, g_expand_bias]);
     gx
 }
 
-/// The block's training forward pass: `(x, packed parameters) → y`.
+/// The block's training forward pass: `(x, anchor) → y`, the anchor being its
+/// [`ParamGrads`]'.
 pub struct BlockTrain {
     pub stages: Vec<Stage>,
+    /// The stages' parameters, in order.
+    params: Vec<Tensor>,
     /// With a shortcut, `y = x + keep[b]·branch(x)[b]`: `keep` is 0 for an image
     /// whose branch is dropped, else 1/survival.
     pub shortcut: Option<Vec<f64>>,
     pub eps: f64,
     /// Each BatchNorm's batch statistics, in stage order, for the running ones.
     pub stats: Arc<Mutex<Vec<Stats>>>,
+    /// Where the backward pass hands the parameters' gradients.
+    grads: ParamGrads,
     trace: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
@@ -300,7 +348,7 @@ impl BlockTrain {
         &self,
         x: &[T],
         dims: [usize; 4],
-        p: &[T],
+        p: &[&[T]],
         (slots, out_dims): (&[Slot], [usize; 4]),
     ) -> Result<Vec<T>> {
         let mut trace = Trace::<T> {
@@ -320,19 +368,16 @@ impl BlockTrain {
                 } => {
                     let w = [out_channels, slot.input[1], kernel, kernel];
                     let g = conv::Geometry::new(&slot.input, &w, stride);
-                    let (y, columns) =
-                        conv::forward_keeping_columns(input, &p[..w.iter().product()], &g, true);
+                    let (y, columns) = conv::forward_keeping_columns(input, p[0], &g, true);
                     (y, Saved::Columns(columns))
                 }
                 Stage::Depthwise { kernel, stride } => {
                     let g = depthwise::Geometry::new(&slot.input, kernel, stride);
-                    let w = &p[..slot.input[1] * kernel * kernel];
-                    (depthwise::forward(input, w, &g), Saved::Nothing)
+                    (depthwise::forward(input, p[0], &g), Saved::Nothing)
                 }
                 Stage::BatchNorm { silu } => {
-                    let (d, c) = (Dims::of(&slot.input), slot.input[1]);
-                    let (y, s) =
-                        batch_norm::train_forward(input, d, &p[..c], &p[c..2 * c], self.eps, silu);
+                    let d = Dims::of(&slot.input);
+                    let (y, s) = batch_norm::train_forward(input, d, p[0], p[1], self.eps, silu);
                     stats.push(s.clone());
                     (y, Saved::Norm(s))
                 }
@@ -361,18 +406,19 @@ impl BlockTrain {
         Ok(y)
     }
 
-    /// `(gx, gp)` from the input, the packed parameters, the output gradient and
-    /// the forward pass's trace.
+    /// `gx` and the parameters' gradients, in order, from the input, the
+    /// parameters, the output gradient and the forward pass's trace.
     fn backward<T: Real>(
         &self,
         x: &[T],
         dims: [usize; 4],
-        p: &[T],
+        p: &[&[T]],
         gy: &[T],
         mut trace: Trace<T>,
-    ) -> Result<(Vec<T>, Vec<T>)> {
-        let (slots, params, _) = layout(&self.stages, dims)?;
-        let mut gp = vec![T::ZERO; params];
+    ) -> Result<(Vec<T>, Vec<Vec<T>>)> {
+        let (slots, _) = layout(&self.stages, dims, &self.params)?;
+        // Filled stage by stage from the last, so in reverse order.
+        let mut gp: Vec<Vec<T>> = Vec::with_capacity(p.len());
         let mut g: Vec<T> = match &self.shortcut {
             Some(keep) => {
                 let image = gy.len() / dims[0];
@@ -390,7 +436,8 @@ impl BlockTrain {
             let owned = if i > 0 { trace.inputs.pop() } else { None };
             let input = owned.as_deref().unwrap_or(x);
             let saved = trace.saved.pop().expect("one record per stage");
-            let (p, gp) = (&p[slot.params..], &mut gp[slot.params..]);
+            let p = &p[slot.params..];
+            let mut own = Vec::new();
             g = match (*stage, saved) {
                 (
                     Stage::Conv {
@@ -401,38 +448,32 @@ impl BlockTrain {
                     saved,
                 ) => {
                     let w = [out_channels, slot.input[1], kernel, kernel];
-                    let n = w.iter().product();
                     let geometry = conv::Geometry::new(&slot.input, &w, stride);
                     let kept = match saved {
                         Saved::Columns(columns) => columns,
                         _ => Vec::new(),
                     };
-                    let gw = conv::grad_weight_from_columns(input, &g, &geometry, &kept);
+                    own.push(conv::grad_weight_from_columns(input, &g, &geometry, &kept));
                     drop(kept);
-                    gp[..n].copy_from_slice(&gw);
-                    conv::grad_input(&g, &p[..n], &geometry)
+                    conv::grad_input(&g, p[0], &geometry)
                 }
                 (Stage::Depthwise { kernel, stride }, _) => {
-                    let n = slot.input[1] * kernel * kernel;
                     let geometry = depthwise::Geometry::new(&slot.input, kernel, stride);
-                    gp[..n].copy_from_slice(&depthwise::grad_weight(input, &g, &geometry));
-                    depthwise::grad_input(&g, &p[..n], &geometry)
+                    own.push(depthwise::grad_weight(input, &g, &geometry));
+                    depthwise::grad_input(&g, p[0], &geometry)
                 }
                 (Stage::BatchNorm { silu }, Saved::Norm(stats)) => {
-                    let c = slot.input[1];
                     let (gx, dgamma, dbeta) = batch_norm::backward(
                         input,
                         g,
                         Dims::of(&slot.input),
-                        &to_f64(&p[..c]),
-                        &to_f64(&p[c..2 * c]),
+                        &to_f64(p[0]),
+                        &to_f64(p[1]),
                         &stats,
                         self.eps,
                         silu,
                     );
-                    for (dst, v) in gp[..2 * c].iter_mut().zip(dgamma.into_iter().chain(dbeta)) {
-                        *dst = T::from_f64(v);
-                    }
+                    own.extend([dgamma, dbeta].map(|d| d.into_iter().map(T::from_f64).collect()));
                     gx
                 }
                 (
@@ -445,20 +486,21 @@ impl BlockTrain {
                 ) => excite_backward(
                     input,
                     &g,
-                    p,
-                    gp,
+                    (p, &mut own),
                     slot.input,
                     squeeze,
                     (&pooled, &hidden, &gate),
                 ),
                 (stage, _) => candle_core::bail!("whole-block op: no record for {stage:?}"),
             };
+            gp.extend(own.into_iter().rev());
         }
         if self.shortcut.is_some() {
             for (a, &b) in g.iter_mut().zip(gy) {
                 *a += b;
             }
         }
+        gp.reverse();
         Ok((g, gp))
     }
 }
@@ -481,22 +523,17 @@ impl CustomOp2 for BlockTrain {
         &self,
         s1: &CpuStorage,
         l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
+        _anchor: &CpuStorage,
+        _: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let dims = dims4(l1)?;
-        let (slots, params, out) = layout(&self.stages, dims)?;
-        if l2.shape().elem_count() != params {
-            candle_core::bail!(
-                "whole-block op: its stages take {params} parameters, {} were packed",
-                l2.shape().elem_count()
-            );
-        }
+        let (slots, out) = layout(&self.stages, dims, &self.params)?;
+        let locked = read_locked(&self.params);
         by_dtype!(s1, "whole-block", |T| {
             let y = self.forward::<T>(
                 slice(s1, l1, self.name())?,
                 dims,
-                slice(s2, l2, self.name())?,
+                &values(&locked, self.name())?,
                 (&slots, out),
             )?;
             Ok((T::to_cpu_storage_owned(y), Shape::from(out.to_vec())))
@@ -506,7 +543,7 @@ impl CustomOp2 for BlockTrain {
     fn bwd(
         &self,
         x: &Tensor,
-        params: &Tensor,
+        _anchor: &Tensor,
         _y: &Tensor,
         gy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
@@ -523,26 +560,19 @@ impl CustomOp2 for BlockTrain {
         let backward = BlockBackward {
             op: self,
             trace: Mutex::new(Some(trace)),
-            param_grads: Mutex::new(None),
         };
-        let gx = x.apply_op3_no_bwd(params, &gy.contiguous()?, &backward)?;
-        let gp = backward
-            .param_grads
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .expect("the backward kernel ran");
-        Ok((Some(gx), Some(gp)))
+        let gx = x.apply_op2_no_bwd(&gy.contiguous()?, &backward)?;
+        Ok((Some(gx), None))
     }
 }
 
-/// `(x, packed parameters, gy) → gx`; the parameter gradients come out beside it.
+/// `(x, gy) → gx`; the parameters' gradients go to the op's [`ParamGrads`].
 struct BlockBackward<'a> {
     op: &'a BlockTrain,
     trace: Mutex<Option<Box<dyn Any + Send>>>,
-    param_grads: Mutex<Option<Tensor>>,
 }
 
-impl CustomOp3 for BlockBackward<'_> {
+impl CustomOp2 for BlockBackward<'_> {
     fn name(&self) -> &'static str {
         "whole-block-backward"
     }
@@ -553,8 +583,6 @@ impl CustomOp3 for BlockBackward<'_> {
         l1: &Layout,
         s2: &CpuStorage,
         l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let dims = dims4(l1)?;
         let trace = self
@@ -563,6 +591,8 @@ impl CustomOp3 for BlockBackward<'_> {
             .unwrap_or_else(|e| e.into_inner())
             .take()
             .expect("one run per backward pass");
+        let params = &self.op.params;
+        let locked = read_locked(params);
         by_dtype!(s1, "whole-block-backward", |T| {
             let trace = *trace.downcast::<Trace<T>>().map_err(|_| {
                 candle_core::Error::Msg("whole-block op: trace of another float type".into())
@@ -570,42 +600,43 @@ impl CustomOp3 for BlockBackward<'_> {
             let (gx, gp) = self.op.backward::<T>(
                 slice(s1, l1, self.name())?,
                 dims,
+                &values(&locked, self.name())?,
                 slice(s2, l2, self.name())?,
-                slice(s3, l3, self.name())?,
                 trace,
             )?;
-            let n = gp.len();
-            *self.param_grads.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(Tensor::from_vec(gp, n, &candle_core::Device::Cpu)?);
+            for (param, grad) in params.iter().zip(gp) {
+                let grad = Tensor::from_vec(grad, param.shape(), &candle_core::Device::Cpu)?;
+                self.op.grads.hand_over(param, grad);
+            }
             Ok((T::to_cpu_storage_owned(gx), l1.shape().clone()))
         })
     }
 }
 
 /// Runs `stages` (and the shortcut, if given) on `x` `[B, C, H, W]` in training
-/// mode as one op. `params` are the stages' tensors in order (any shapes; they are
-/// flattened and packed). Returns the output and each BatchNorm's batch statistics.
+/// mode as one op. `params` are the stages' tensors in order (any shapes, with the
+/// stages' numbers of values); their gradients go to `grads`, so a backward pass
+/// through the op must be [`ParamGrads::backward`]. Returns the output and each
+/// BatchNorm's batch statistics.
 pub fn block_train(
     x: &Tensor,
     params: &[Tensor],
     stages: &[Stage],
     shortcut: Option<Vec<f64>>,
     eps: f64,
+    grads: &ParamGrads,
 ) -> Result<(Tensor, Vec<Stats>)> {
-    let flat = params
-        .iter()
-        .map(|p| p.flatten_all())
-        .collect::<Result<Vec<_>>>()?;
-    let packed = Tensor::cat(&flat, 0)?;
     let stats = Arc::new(Mutex::new(Vec::new()));
     let op = BlockTrain {
         stages: stages.to_vec(),
+        params: params.to_vec(),
         shortcut,
         eps,
         stats: stats.clone(),
+        grads: grads.clone(),
         trace: Mutex::new(None),
     };
-    let y = x.contiguous()?.apply_op2(&packed, op)?;
+    let y = x.contiguous()?.apply_op2(grads.anchor(), op)?;
     let stats = std::mem::take(&mut *stats.lock().unwrap_or_else(|e| e.into_inner()));
     Ok((y, stats))
 }

@@ -13,12 +13,14 @@ mod conv;
 #[cfg(feature = "cuda")]
 mod cuda;
 mod depthwise;
+mod param_grads;
 pub(crate) mod real;
 mod unfold;
 
 pub use batch_norm::{Stats, batch_norm_eval, batch_norm_train};
 pub use block::{Stage, block_train};
 pub use depthwise::depthwise_conv2d;
+pub use param_grads::ParamGrads;
 pub(crate) use real::kernel;
 pub use real::{Real, cpu_kernels, exp_f32};
 pub use unfold::conv2d_unfolded;
