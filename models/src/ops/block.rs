@@ -18,7 +18,7 @@ use std::any::Any;
 use std::sync::{Arc, Mutex};
 
 use candle_core::{
-    CpuStorage, CustomOp2, Layout, Result, Shape, Storage, StorageRef, Tensor, WithDType,
+    CpuStorage, CustomOp2, Device, Layout, Result, Shape, Storage, StorageRef, Tensor, WithDType,
 };
 use rayon::prelude::*;
 
@@ -406,8 +406,8 @@ impl BlockTrain {
         Ok(y)
     }
 
-    /// `gx` and the parameters' gradients, in order, from the input, the
-    /// parameters, the output gradient and the forward pass's trace.
+    /// `gx` (if `wants_gx`) and the parameters' gradients, in order, from the
+    /// input, the parameters, the output gradient and the forward pass's trace.
     fn backward<T: Real>(
         &self,
         x: &[T],
@@ -415,7 +415,8 @@ impl BlockTrain {
         p: &[&[T]],
         gy: &[T],
         mut trace: Trace<T>,
-    ) -> Result<(Vec<T>, Vec<Vec<T>>)> {
+        wants_gx: bool,
+    ) -> Result<(Option<Vec<T>>, Vec<Vec<T>>)> {
         let (slots, _) = layout(&self.stages, dims, &self.params)?;
         // Filled stage by stage from the last, so in reverse order.
         let mut gp: Vec<Vec<T>> = Vec::with_capacity(p.len());
@@ -437,6 +438,9 @@ impl BlockTrain {
             let input = owned.as_deref().unwrap_or(x);
             let saved = trace.saved.pop().expect("one record per stage");
             let p = &p[slot.params..];
+            // A convolution's input gradient is a product of its own: skipped
+            // where nothing needs it.
+            let input_grad = i > 0 || wants_gx;
             let mut own = Vec::new();
             g = match (*stage, saved) {
                 (
@@ -455,12 +459,20 @@ impl BlockTrain {
                     };
                     own.push(conv::grad_weight_from_columns(input, &g, &geometry, &kept));
                     drop(kept);
-                    conv::grad_input(&g, p[0], &geometry)
+                    if input_grad {
+                        conv::grad_input(&g, p[0], &geometry)
+                    } else {
+                        Vec::new()
+                    }
                 }
                 (Stage::Depthwise { kernel, stride }, _) => {
                     let geometry = depthwise::Geometry::new(&slot.input, kernel, stride);
                     own.push(depthwise::grad_weight(input, &g, &geometry));
-                    depthwise::grad_input(&g, p[0], &geometry)
+                    if input_grad {
+                        depthwise::grad_input(&g, p[0], &geometry)
+                    } else {
+                        Vec::new()
+                    }
                 }
                 (Stage::BatchNorm { silu }, Saved::Norm(stats)) => {
                     let (gx, dgamma, dbeta) = batch_norm::backward(
@@ -495,13 +507,16 @@ impl BlockTrain {
             };
             gp.extend(own.into_iter().rev());
         }
+        gp.reverse();
+        if !wants_gx {
+            return Ok((None, gp));
+        }
         if self.shortcut.is_some() {
             for (a, &b) in g.iter_mut().zip(gy) {
                 *a += b;
             }
         }
-        gp.reverse();
-        Ok((g, gp))
+        Ok((Some(g), gp))
     }
 }
 
@@ -557,58 +572,37 @@ impl CustomOp2 for BlockTrain {
                     "whole-block op: a second backward pass through one forward pass".into(),
                 )
             })?;
-        let backward = BlockBackward {
-            op: self,
-            trace: Mutex::new(Some(trace)),
+        let gy = gy.contiguous()?;
+        // The stem's input is the images: nothing needs their gradient.
+        let wants_gx = x.track_op();
+        let inputs = [x.clone(), gy];
+        let inputs = read_locked(&inputs);
+        let params = read_locked(&self.params);
+        let (Storage::Cpu(storage), layout) = (&*inputs[0].0, inputs[0].1) else {
+            candle_core::bail!("whole-block op: expects its input on the CPU")
         };
-        let gx = x.apply_op2_no_bwd(&gy.contiguous()?, &backward)?;
-        Ok((Some(gx), None))
-    }
-}
-
-/// `(x, gy) → gx`; the parameters' gradients go to the op's [`ParamGrads`].
-struct BlockBackward<'a> {
-    op: &'a BlockTrain,
-    trace: Mutex<Option<Box<dyn Any + Send>>>,
-}
-
-impl CustomOp2 for BlockBackward<'_> {
-    fn name(&self) -> &'static str {
-        "whole-block-backward"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let dims = dims4(l1)?;
-        let trace = self
-            .trace
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .expect("one run per backward pass");
-        let params = &self.op.params;
-        let locked = read_locked(params);
-        by_dtype!(s1, "whole-block-backward", |T| {
+        let dims = dims4(layout)?;
+        by_dtype!(storage, "whole-block-backward", |T| {
             let trace = *trace.downcast::<Trace<T>>().map_err(|_| {
                 candle_core::Error::Msg("whole-block op: trace of another float type".into())
             })?;
-            let (gx, gp) = self.op.backward::<T>(
-                slice(s1, l1, self.name())?,
+            let [x_values, gy_values] = values::<T>(&inputs, self.name())?[..] else {
+                unreachable!("two tensors")
+            };
+            let (gx, gp) = self.backward::<T>(
+                x_values,
                 dims,
-                &values(&locked, self.name())?,
-                slice(s2, l2, self.name())?,
+                &values(&params, self.name())?,
+                gy_values,
                 trace,
+                wants_gx,
             )?;
-            for (param, grad) in params.iter().zip(gp) {
-                let grad = Tensor::from_vec(grad, param.shape(), &candle_core::Device::Cpu)?;
-                self.op.grads.hand_over(param, grad);
+            for (param, grad) in self.params.iter().zip(gp) {
+                let grad = Tensor::from_vec(grad, param.shape(), &Device::Cpu)?;
+                self.grads.hand_over(param, grad);
             }
-            Ok((T::to_cpu_storage_owned(gx), l1.shape().clone()))
+            let gx = gx.map(|gx| Tensor::from_vec(gx, x.shape(), &Device::Cpu));
+            Ok((gx.transpose()?, None))
         })
     }
 }
