@@ -325,6 +325,9 @@ fn excite_backward<T: Real>(
     gx
 }
 
+/// A block's input gradient (where wanted) and its parameters', in order.
+type Gradients<T> = (Option<Vec<T>>, Vec<Vec<T>>);
+
 /// The block's training forward pass: `(x, anchor) → y`, the anchor being its
 /// [`ParamGrads`]'.
 pub struct BlockTrain {
@@ -416,7 +419,7 @@ impl BlockTrain {
         gy: &[T],
         mut trace: Trace<T>,
         wants_gx: bool,
-    ) -> Result<(Option<Vec<T>>, Vec<Vec<T>>)> {
+    ) -> Result<Gradients<T>> {
         let (slots, _) = layout(&self.stages, dims, &self.params)?;
         // Filled stage by stage from the last, so in reverse order.
         let mut gp: Vec<Vec<T>> = Vec::with_capacity(p.len());
