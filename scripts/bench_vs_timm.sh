@@ -9,6 +9,8 @@
 #   ROUNDS=5 scripts/bench_vs_timm.sh   # alternate the step comparison more (default 3)
 #   PROXY_SPEC=spec.json scripts/bench_vs_timm.sh   # another network for the proxy-scale row
 #   AVX2=1 scripts/bench_vs_timm.sh     # both sides on AVX2 kernels only, on an AVX-512 machine
+#   SHAPES="8x192 32x96" scripts/bench_vs_timm.sh   # V2-S steps at more batch x image sizes
+#   NO_OPS=1 scripts/bench_vs_timm.sh   # the step rows only, not the single ops
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peer_dir="${PEER_DIR:-../shared/peer}"
@@ -64,6 +66,12 @@ step_rows() {
 step_rows "EfficientNetV2-S train step, b16 128 px" \
   "$python $peer_dir/timm_step.py --model efficientnetv2_s --batch 16 --size 128" \
   -- --arch efficientnetv2-s --batch 16 --size 128
+for shape in ${SHAPES:-}; do
+  b="${shape%x*}" px="${shape#*x}"
+  step_rows "EfficientNetV2-S train step, b$b $px px" \
+    "$python $peer_dir/timm_step.py --model efficientnetv2_s --batch $b --size $px" \
+    -- --arch efficientnetv2-s --batch "$b" --size "$px"
+done
 
 # A network the search found, at the proxy's scale: grey 32 px images, 10 classes,
 # batch 64. Its spec is a search's best (PROXY_SPEC), given one input channel and
@@ -96,12 +104,14 @@ op() {
     row "  same, candle's stock op" "$(printf '%.1f ms' "$sm")" "$(printf '%.1f ms' "$(mid "${tms[@]}")")" "$(ratio "$sm" "$(mid "${tms[@]}")")"
   fi
 }
-op "depthwise 3x3, 32x96x28x28" --op dwconv --batch 32 --channels 96 --size 28 --kernel 3
-op "depthwise 3x3 s2, 16x256x16x16 (V2-S stage 4)" --op dwconv --batch 16 --channels 256 --size 16 --kernel 3 --stride 2
-op "conv 3x3 96->96, 32x28x28" --op conv --batch 32 --channels 96 --size 28 --kernel 3
-op "conv 3x3 48->192, 16x32x32 (V2-S stage 2)" --op conv --batch 16 --channels 48 --out-channels 192 --size 32 --kernel 3
-op "conv 1x1 96->96, 32x28x28" --op conv1x1 --batch 32 --channels 96 --size 28
-op "BatchNorm+SiLU, 16x192x32x32" --op bn_silu --batch 16 --channels 192 --size 32
+if [ -z "${NO_OPS:-}" ]; then
+  op "depthwise 3x3, 32x96x28x28" --op dwconv --batch 32 --channels 96 --size 28 --kernel 3
+  op "depthwise 3x3 s2, 16x256x16x16 (V2-S stage 4)" --op dwconv --batch 16 --channels 256 --size 16 --kernel 3 --stride 2
+  op "conv 3x3 96->96, 32x28x28" --op conv --batch 32 --channels 96 --size 28 --kernel 3
+  op "conv 3x3 48->192, 16x32x32 (V2-S stage 2)" --op conv --batch 16 --channels 48 --out-channels 192 --size 32 --kernel 3
+  op "conv 1x1 96->96, 32x28x28" --op conv1x1 --batch 32 --channels 96 --size 28
+  op "BatchNorm+SiLU, 16x192x32x32" --op bn_silu --batch 16 --channels 192 --size 32
+fi
 
 kernels=$(field "$("$ours" bench-op --op bn_silu --batch 1 --channels 1 --size 1 --steps 1 --warmup 0 --json)" cpu_kernels)
 torch_isa=$("$python" -c 'import torch; print(torch.backends.cpu.get_cpu_capability())')

@@ -183,7 +183,7 @@ const PADDING: usize = usize::MAX;
 
 impl TapPixels {
     fn for_small_maps(g: &Geometry) -> Option<TapPixels> {
-        if g.out_width >= 16 {
+        if g.out_width >= super::SMALL_MAP_WIDTH {
             return None;
         }
         let k = g.kernel;

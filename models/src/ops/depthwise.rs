@@ -354,7 +354,7 @@ struct Tap {
 
 impl<T: Real> Flat<T> {
     fn applies(g: &Geometry) -> bool {
-        (g.stride == 1 || g.stride == 2) && g.out_width < 16
+        (g.stride == 1 || g.stride == 2) && g.out_width < super::SMALL_MAP_WIDTH
     }
 
     fn new(g: &Geometry) -> Flat<T> {
@@ -549,7 +549,11 @@ pub(super) fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let mut gx = unsafe { unfilled(planes * g.in_plane()) };
     let k2 = g.kernel * g.kernel;
     let flat = Flat::<T>::applies(g).then(|| Flat::new(g));
-    let padded_len = flat.as_ref().map_or(0, Flat::padded_len);
+    // Only stride 2 gathers in the padded layout ([`grad_input_flat`]).
+    let padded_len = flat
+        .as_ref()
+        .filter(|_| g.stride == 2)
+        .map_or(0, Flat::padded_len);
     gx.par_chunks_mut(g.in_plane()).enumerate().for_each_init(
         || vec![T::ZERO; padded_len],
         |padded, (p, out)| {

@@ -25,6 +25,11 @@ pub(crate) use real::kernel;
 pub use real::{Real, cpu_kernels, exp_f32};
 pub use unfold::conv2d_unfolded;
 
+/// Below this output width (pixels per row) row-by-row loops are too short to pay
+/// for themselves: depthwise convolution and the dense convolution's unfolding
+/// then work on whole planes (the proxy's 2×2 to 8×8 maps).
+const SMALL_MAP_WIDTH: usize = 16;
+
 /// Which implementation the layers use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OpSet {
