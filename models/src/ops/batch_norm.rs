@@ -274,27 +274,38 @@ fn grad_z_plane<T: Real>(gs: &mut [T], xs: &[T], a: T, b: T, mean: T, silu: bool
     // Sixteen lanes of partial sums over fixed-size chunks: no bounds checks, so
     // the loop becomes vector code.
     let (mut s1, mut s2) = ([T::ZERO; 16], [T::ZERO; 16]);
-    let mut gc = gs.chunks_exact_mut(16);
-    let xc = xs.chunks_exact(16);
-    let xr = xc.remainder();
-    for (g16, x16) in gc.by_ref().zip(xc) {
-        let g16: &mut [T; 16] = g16.try_into().expect("chunks of 16");
-        let x16: &[T; 16] = x16.try_into().expect("chunks of 16");
+    let mut lanes = |g16: &mut [T; 16], x16: &[T; 16]| {
         for j in 0..16 {
             let gz = grad_z(g16[j], a * x16[j] + b, silu);
             g16[j] = gz;
             s1[j] += gz;
             s2[j] += gz * (x16[j] - mean);
         }
+    };
+    let mut gc = gs.chunks_exact_mut(16);
+    let xc = xs.chunks_exact(16);
+    let xr = xc.remainder();
+    for (g16, x16) in gc.by_ref().zip(xc) {
+        lanes(
+            g16.try_into().expect("chunks of 16"),
+            x16.try_into().expect("chunks of 16"),
+        );
     }
-    let (mut t1, mut t2) = (sum(&s1), sum(&s2));
-    for (g, &v) in gc.into_remainder().iter_mut().zip(xr) {
-        let gz = grad_z(*g, a * v + b, silu);
-        *g = gz;
-        t1 += gz;
-        t2 += gz * (v - mean);
+    // The rest through the same lanes, padded with zeros (a zero output gradient
+    // adds nothing to either sum): the proxy's 3×3 to 6×6 planes are mostly or
+    // wholly rest, and one scalar exponential per pixel cost more than the copies.
+    let gr = gc.into_remainder();
+    if !gr.is_empty() {
+        let (mut g16, mut x16) = ([T::ZERO; 16], [T::ZERO; 16]);
+        for (j, (&g, &v)) in gr.iter().zip(xr).enumerate() {
+            (g16[j], x16[j]) = (g, v);
+        }
+        lanes(&mut g16, &x16);
+        for (g, &gz) in gr.iter_mut().zip(&g16) {
+            *g = gz;
+        }
     }
-    (t1, t2)
+    (sum(&s1), sum(&s2))
 }
 }
 
