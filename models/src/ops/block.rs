@@ -9,10 +9,10 @@
 //! The stages reuse the per-layer kernels of this module. The op reads the block's
 //! parameters itself (the tensors come with it, in stage order) and hands their
 //! gradients to a [`ParamGrads`] instead of returning them through candle's graph
-//! (that module says why); the forward pass keeps the input of every stage after the first, each dense convolution's
-//! unfolded columns (the weight gradient needs them; unfolding again cost about a
-//! tenth of a proxy-scale step) and SE's small vectors, for the backward pass, which
-//! frees them as it goes.
+//! (that module says why). The forward pass keeps the input of every stage after
+//! the first, each dense convolution's unfolded columns (the weight gradient needs
+//! them; unfolding again cost about a tenth of a proxy-scale step) and SE's small
+//! vectors, for the backward pass, which frees them as it goes.
 
 use std::any::Any;
 use std::sync::{Arc, Mutex};
@@ -117,18 +117,18 @@ fn layout(stages: &[Stage], x: [usize; 4], params: &[Tensor]) -> Result<(Vec<Slo
     Ok((slots, dims))
 }
 
-/// The parameters' storages, read-locked while the op runs.
+/// The tensors' storages, read-locked while the op runs.
 fn read_locked(params: &[Tensor]) -> Vec<(StorageRef<'_>, &Layout)> {
     params.iter().map(Tensor::storage_and_layout).collect()
 }
 
-/// The values of read-locked parameters.
+/// The values of read-locked tensors.
 fn values<'a, T: Real>(locked: &'a [(StorageRef<'_>, &Layout)], op: &str) -> Result<Vec<&'a [T]>> {
     locked
         .iter()
         .map(|(storage, layout)| match &**storage {
             Storage::Cpu(cpu) => slice(cpu, layout, op),
-            _ => candle_core::bail!("{op}: parameters must be on the CPU"),
+            _ => candle_core::bail!("{op}: expects tensors on the CPU"),
         })
         .collect()
 }
