@@ -4,11 +4,11 @@
 //! taking them as inputs. As inputs they had to be packed into one tensor every
 //! step, and candle's backward pass then zero-filled a gradient and added into it
 //! for the packed tensor, for every piece of the pack and again for every
-//! parameter: about a dozen passes over each parameter per step, the largest cost
-//! after the matrix products for a network with many parameters on the proxy's
-//! small images. The op's backward pass hands each parameter's gradient here
-//! instead, and [`ParamGrads::backward`] runs candle's backward pass and puts them
-//! into its store.
+//! parameter: about a dozen passes over each parameter per step (zero-fills,
+//! copies and candle's additions made 15% of a profile of a 16.5 M-parameter
+//! network at the proxy's 24 px). The op's backward pass hands each parameter's
+//! gradient here instead, and [`ParamGrads::backward`] runs candle's backward pass
+//! and puts them into its store.
 
 use std::sync::{Arc, Mutex};
 
