@@ -3,9 +3,10 @@
 //! pass over the activation forward and two backward, and one stored tensor.
 //!
 //! Statistics are per channel (one task per channel); normalisation and both passes
-//! of the backward are per plane (one task per image and channel). The forward pass
-//! saves each channel's mean and variance for the backward pass and the running
-//! statistics.
+//! of the backward are per plane (one task per image and channel). Planes under
+//! [`SMALL_PLANE`] values are worked image by image instead, with each channel's
+//! coefficients spread over its plane ([`Spread`]). The forward pass saves each
+//! channel's mean and variance for the backward pass and the running statistics.
 
 use std::sync::{Arc, Mutex};
 
@@ -40,6 +41,81 @@ impl Dims {
             plane: dims[2..].iter().product(),
         }
     }
+
+    fn image(&self) -> usize {
+        self.channels * self.plane
+    }
+
+    fn small(&self) -> bool {
+        self.plane < SMALL_PLANE
+    }
+}
+
+/// Planes shorter than this many values are worked a whole image at a time. Plane
+/// by plane, the proxy's 1×1 to 7×7 planes would fill a few of sixteen lanes (a
+/// 3×3 plane 9, a 1×1 plane 1) and pay a loop's overhead for each; an image of
+/// them is one long run of values.
+const SMALL_PLANE: usize = 64;
+
+/// Per-channel coefficients repeated over each channel's plane: one value for each
+/// value of an image, so image-long loops need no per-plane bookkeeping.
+struct Spread<T>(Vec<T>);
+
+impl<T: Real> Spread<T> {
+    fn new(per_channel: &[f64], d: Dims) -> Spread<T> {
+        let mut values = Vec::with_capacity(d.image());
+        for &v in per_channel {
+            values.extend(std::iter::repeat_n(T::from_f64(v), d.plane));
+        }
+        Spread(values)
+    }
+}
+
+/// Per-channel totals of `add`'s accumulation over the images of `x`: each task
+/// adds its images value by value into one image-sized accumulator, and each
+/// channel's plane of the summed accumulator is totalled in f64.
+fn channel_totals<T: Real>(
+    x: &[T],
+    d: Dims,
+    add: impl Fn(&mut [T], &[T]) + Sync + Send,
+) -> Vec<f64> {
+    let totals = x
+        .par_chunks(d.image())
+        .fold(
+            || vec![T::ZERO; d.image()],
+            |mut acc, image| {
+                add(&mut acc, image);
+                acc
+            },
+        )
+        .reduce_with(|mut a, b| {
+            add_values(&mut a, &b);
+            a
+        })
+        .unwrap_or_else(|| vec![T::ZERO; d.image()]);
+    totals
+        .chunks(d.plane)
+        .map(|p| p.iter().map(|v| v.to_f64()).sum())
+        .collect()
+}
+
+kernel! {
+/// `acc += values`.
+fn add_values<T: Real>(acc: &mut [T], values: &[T]) {
+    for (a, &v) in acc.iter_mut().zip(values) {
+        *a += v;
+    }
+}
+}
+
+kernel! {
+/// `acc += (values − mean)²`, value by value.
+fn add_squared_deviations<T: Real>(acc: &mut [T], values: &[T], mean: &[T]) {
+    for ((a, &v), &m) in acc.iter_mut().zip(values).zip(mean) {
+        let d = v - m;
+        *a += d * d;
+    }
+}
 }
 
 /// The planes of channel `c`, one per image.
@@ -89,6 +165,16 @@ fn squared_deviation<T: Real>(values: &[T], mean: T) -> T {
 /// Mean and biased variance per channel, two passes for accuracy.
 fn statistics<T: Real>(x: &[T], d: Dims) -> Stats {
     let count = x.len() / d.channels;
+    if d.small() {
+        let totals = channel_totals(x, d, add_values);
+        let mean: Vec<f64> = totals.iter().map(|t| t / count as f64).collect();
+        let spread = Spread::new(&mean, d);
+        let deviations = channel_totals(x, d, |acc, image| {
+            add_squared_deviations(acc, image, &spread.0)
+        });
+        let var = deviations.iter().map(|t| t / count as f64).collect();
+        return Stats { mean, var, count };
+    }
     let per_channel: Vec<(f64, f64)> = (0..d.channels)
         .into_par_iter()
         .map(|c| {
@@ -135,9 +221,34 @@ fn normalize_plane<T: Real>(out: &mut [T], input: &[T], a: T, b: T, silu: bool) 
 }
 }
 
+kernel! {
+/// [`normalize_plane`] over a run of values with a coefficient for each.
+fn normalize_values<T: Real>(out: &mut [T], input: &[T], a: &[T], b: &[T], silu: bool) {
+    let values = out.iter_mut().zip(input).zip(a.iter().zip(b));
+    if silu {
+        for ((o, &v), (&a, &b)) in values {
+            let z = a * v + b;
+            *o = z * z.sigmoid();
+        }
+    } else {
+        for ((o, &v), (&a, &b)) in values {
+            *o = a * v + b;
+        }
+    }
+}
+}
+
 fn normalize<T: Real>(x: &[T], d: Dims, scale: &[f64], shift: &[f64], silu: bool) -> Vec<T> {
-    // SAFETY: every plane is written by `normalize_plane`.
+    // SAFETY: every plane is written by `normalize_plane` or, image by image, by
+    // `normalize_values`.
     let mut y = unsafe { unfilled(x.len()) };
+    if d.small() {
+        let (a, b) = (Spread::new(scale, d), Spread::new(shift, d));
+        y.par_chunks_mut(d.image())
+            .zip(x.par_chunks(d.image()))
+            .for_each(|(out, input)| normalize_values(out, input, &a.0, &b.0, silu));
+        return y;
+    }
     y.par_chunks_mut(d.plane)
         .zip(x.par_chunks(d.plane))
         .enumerate()
@@ -327,6 +438,97 @@ fn grad_input_plane<T: Real>(
 }
 }
 
+kernel! {
+/// [`grad_z_plane`] over a run of values with a coefficient for each, adding `gz`
+/// and `gz·(x − mean)` value by value into `s1` and `s2`.
+fn grad_z_values<T: Real>(
+    gs: &mut [T],
+    xs: &[T],
+    a: &[T],
+    b: &[T],
+    mean: &[T],
+    s1: &mut [T],
+    s2: &mut [T],
+    silu: bool,
+) {
+    let n = gs.len();
+    let (xs, a, b, mean, s1, s2) = (&xs[..n], &a[..n], &b[..n], &mean[..n], &mut s1[..n], &mut s2[..n]);
+    for i in 0..n {
+        let gz = grad_z(gs[i], a[i] * xs[i] + b[i], silu);
+        gs[i] = gz;
+        s1[i] += gz;
+        s2[i] += gz * (xs[i] - mean[i]);
+    }
+}
+}
+
+kernel! {
+/// `gx = p·gz + q·(x − mean) + r` over a run of values, in place over `gz`:
+/// [`grad_input_plane`] with its coefficients gathered per value.
+fn grad_input_values<T: Real>(gs: &mut [T], xs: &[T], mean: &[T], p: &[T], q: &[T], r: &[T]) {
+    let n = gs.len();
+    let (xs, mean, p, q, r) = (&xs[..n], &mean[..n], &p[..n], &q[..n], &r[..n]);
+    for i in 0..n {
+        gs[i] = p[i] * gs[i] + q[i] * (xs[i] - mean[i]) + r[i];
+    }
+}
+}
+
+/// Per channel, `Σ gz` and `Σ gz·(x − mean)`, turning `g` into `gz` in place: plane
+/// by plane, or image by image for small planes.
+fn grad_z_sums<T: Real>(
+    x: &[T],
+    g: &mut [T],
+    d: Dims,
+    scale: &[f64],
+    shift: &[f64],
+    mean: &[f64],
+    silu: bool,
+) -> Vec<(f64, f64)> {
+    let mut sums = vec![(0f64, 0f64); d.channels];
+    if d.small() {
+        let f = |v| Spread::<T>::new(v, d);
+        let (a, b, m) = (f(scale), f(shift), f(mean));
+        let zeros = || (vec![T::ZERO; d.image()], vec![T::ZERO; d.image()]);
+        let (s1, s2) = g
+            .par_chunks_mut(d.image())
+            .zip(x.par_chunks(d.image()))
+            .fold(zeros, |(mut s1, mut s2), (gs, xs)| {
+                grad_z_values(gs, xs, &a.0, &b.0, &m.0, &mut s1, &mut s2, silu);
+                (s1, s2)
+            })
+            .reduce_with(|(mut s1, mut s2), (t1, t2)| {
+                add_values(&mut s1, &t1);
+                add_values(&mut s2, &t2);
+                (s1, s2)
+            })
+            .unwrap_or_else(zeros);
+        let planes = s1.chunks(d.plane).zip(s2.chunks(d.plane));
+        for (c, (p1, p2)) in planes.enumerate() {
+            let total = |p: &[T]| p.iter().map(|v| v.to_f64()).sum::<f64>();
+            sums[c] = (total(p1), total(p2));
+        }
+        return sums;
+    }
+    // Per plane (one task each, as in the forward pass).
+    let plane_sums: Vec<(T, T)> = g
+        .par_chunks_mut(d.plane)
+        .zip(x.par_chunks(d.plane))
+        .enumerate()
+        .map(|(p, (gs, xs))| {
+            let c = p % d.channels;
+            let f = T::from_f64;
+            grad_z_plane(gs, xs, f(scale[c]), f(shift[c]), f(mean[c]), silu)
+        })
+        .collect();
+    for (p, (s1, s2)) in plane_sums.into_iter().enumerate() {
+        let c = p % d.channels;
+        sums[c].0 += s1.to_f64();
+        sums[c].1 += s2.to_f64();
+    }
+    sums
+}
+
 /// The BatchNorm(+SiLU) backward pass: `(gx, dγ, dβ)` from the input `x`, the output
 /// gradient `g` (whose buffer becomes `gx`) and the forward pass's statistics.
 #[allow(clippy::too_many_arguments)]
@@ -342,41 +544,43 @@ pub(super) fn backward<T: Real>(
 ) -> (Vec<T>, Vec<f64>, Vec<f64>) {
     let (scale, shift) = affine(stats, gamma, beta, eps);
     let invstd: Vec<f64> = stats.var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-    // Per plane (one task each, as in the forward pass): gz in place, Σ gz, Σ gz·(x − mean).
-    let plane_sums: Vec<(T, T)> = g
-        .par_chunks_mut(d.plane)
-        .zip(x.par_chunks(d.plane))
-        .enumerate()
-        .map(|(p, (gs, xs))| {
-            let c = p % d.channels;
-            let f = T::from_f64;
-            grad_z_plane(gs, xs, f(scale[c]), f(shift[c]), f(stats.mean[c]), silu)
-        })
-        .collect();
     // Per channel, in f64: Σ gz and Σ gz·x̂.
-    let mut sums = vec![(0f64, 0f64); d.channels];
-    for (p, (s1, s2)) in plane_sums.into_iter().enumerate() {
-        let c = p % d.channels;
-        sums[c].0 += s1.to_f64();
-        sums[c].1 += s2.to_f64() * invstd[c];
-    }
+    let sums: Vec<(f64, f64)> = grad_z_sums(x, &mut g, d, &scale, &shift, &stats.mean, silu)
+        .into_iter()
+        .zip(&invstd)
+        .map(|((s1, s2), i)| (s1, s2 * i))
+        .collect();
     let n = stats.count as f64;
-    g.par_chunks_mut(d.plane)
-        .zip(x.par_chunks(d.plane))
-        .enumerate()
-        .for_each(|(p, (gs, xs))| {
-            let c = p % d.channels;
-            let f = T::from_f64;
-            grad_input_plane(
-                gs,
-                xs,
-                f(stats.mean[c]),
-                f(invstd[c]),
-                f(gamma[c] * invstd[c]),
-                f(sums[c].0 / n),
-                f(sums[c].1 / n),
-            );
-        });
+    if d.small() {
+        // gx = γ·invstd·(gz − mean(gz) − x̂·mean(gz·x̂)), spread as p·gz + q·(x − mean) + r.
+        let coeff: Vec<f64> = (0..d.channels).map(|c| gamma[c] * invstd[c]).collect();
+        let q: Vec<f64> = (0..d.channels)
+            .map(|c| -coeff[c] * invstd[c] * sums[c].1 / n)
+            .collect();
+        let r: Vec<f64> = (0..d.channels).map(|c| -coeff[c] * sums[c].0 / n).collect();
+        let f = |v| Spread::<T>::new(v, d);
+        let (mean, p, q, r) = (f(&stats.mean), f(&coeff), f(&q), f(&r));
+        g.par_chunks_mut(d.image())
+            .zip(x.par_chunks(d.image()))
+            .for_each(|(gs, xs)| grad_input_values(gs, xs, &mean.0, &p.0, &q.0, &r.0));
+    } else {
+        g.par_chunks_mut(d.plane)
+            .zip(x.par_chunks(d.plane))
+            .enumerate()
+            .for_each(|(p, (gs, xs))| {
+                let c = p % d.channels;
+                let f = T::from_f64;
+                grad_input_plane(
+                    gs,
+                    xs,
+                    f(stats.mean[c]),
+                    f(invstd[c]),
+                    f(gamma[c] * invstd[c]),
+                    f(sums[c].0 / n),
+                    f(sums[c].1 / n),
+                );
+            });
+    }
     let dgamma = sums.iter().map(|s| s.1).collect();
     let dbeta = sums.iter().map(|s| s.0).collect();
     (g, dgamma, dbeta)
