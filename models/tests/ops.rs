@@ -173,6 +173,20 @@ fn depthwise_matches_candle_and_finite_differences() {
             }
         }
     }
+    // Batches that small maps split into several runs of planes, the last one short.
+    for shape in [[100, 3, 3, 3], [40, 2, 4, 4], [70, 2, 5, 6]] {
+        for (kernel, stride) in [(3, 1), (5, 1), (3, 2), (5, 2)] {
+            let c = shape[1];
+            let x = randn(&shape, DType::F32);
+            let w = randn(&[c, 1, kernel, kernel], DType::F32);
+            let name = format!("depthwise {shape:?} k{kernel} s{stride}");
+            let ours = |t: &[Tensor]| depthwise_conv2d(&t[0], &t[1], stride).unwrap();
+            let stock = |t: &[Tensor]| t[0].conv2d(&t[1], kernel / 2, stride, 1, c).unwrap();
+            if candle_can_differentiate(&shape, stride) {
+                compare(&name, &ours, &stock, &[x, w]);
+            }
+        }
+    }
 }
 
 #[test]

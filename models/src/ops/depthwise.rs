@@ -3,6 +3,8 @@
 //! here each (image, channel) plane is one task, and every inner loop is a
 //! contiguous multiply-add over a row, which the compiler vectorises. Stride 2 reads
 //! even and odd columns from split copies of the row, so it stays contiguous too.
+//! Small maps go another way ([`Flat`]): runs of several images' planes of a
+//! channel, one task per run of images (per channel for the weight gradient).
 //! On CUDA the same ops run `cuda/kernels.cu`.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, WithDType};
@@ -324,19 +326,24 @@ fn masked_axpy<T: Real>(y: &mut [T], x: &[T], m: &[T], a: T) {
 }
 
 /// Small maps (output rows narrower than a vector register) treated as flat
-/// vectors: each tap `(ky, kx)` is a shift of the whole plane by `dy·W + dx`, with
-/// a 0/1 mask that drops pixels whose column left the row. Rows of 4 or 8 pixels,
-/// as in EfficientNet's late stages, would otherwise leave most vector lanes idle.
-/// Stride 2 first splits the input into its four phases (even or odd rows, even or
-/// odd columns), each the size of the output: tap `(ky, kx)` then reads one phase
-/// at a stride-1 shift.
+/// vectors, a run of one channel's planes at a time: each tap `(ky, kx)` is a
+/// shift by `dy·W + dx` of the run, the planes of several images laid side by side
+/// with zero margins between them, with a 0/1 mask that drops pixels whose column
+/// left the row. Planes of 1×1 to 8×8 pixels, as in the late stages of networks at
+/// the proxy's image sizes, would otherwise leave most vector lanes idle and pay a
+/// loop for a handful of values.
+/// Stride 2 first splits each input plane into its four phases (even or odd rows,
+/// even or odd columns), each the size of the output: tap `(ky, kx)` then reads one
+/// phase's run at a stride-1 shift.
 struct Flat<T> {
     taps: Vec<Tap>,
-    /// One mask per kernel column, over output positions.
+    /// One mask per kernel column, over a run of output planes.
     masks: Vec<Vec<T>>,
-    /// The largest shift of a tap: the zeros around each phase plane in
-    /// [`Flat::pad`]'s layout.
+    /// The largest shift of a tap: the zeros between the planes of a run.
     margin: usize,
+    /// Planes in a full run.
+    images: usize,
+    batch: usize,
     g: Geometry,
 }
 
@@ -348,8 +355,9 @@ struct Tap {
     phase: usize,
     /// Output position `j` reads position `j + shift` of its phase plane.
     shift: isize,
-    /// Output positions whose input lies inside the plane.
-    range: std::ops::Range<usize>,
+    /// Whether any output position reads inside the image (a tap that only ever
+    /// reads padding has nothing to do).
+    live: bool,
 }
 
 impl<T: Real> Flat<T> {
@@ -357,7 +365,7 @@ impl<T: Real> Flat<T> {
         (g.stride == 1 || g.stride == 2) && g.out_width < super::SMALL_MAP_WIDTH
     }
 
-    fn new(g: &Geometry) -> Flat<T> {
+    fn new(g: &Geometry, batch: usize) -> Flat<T> {
         let (h, w, p) = (g.out_height as isize, g.out_width as isize, g.pad());
         let (plane, s) = (h * w, g.stride as isize);
         let mut taps = Vec::with_capacity(g.kernel * g.kernel);
@@ -374,22 +382,32 @@ impl<T: Real> Flat<T> {
                     kx,
                     phase: (dy.rem_euclid(s) * s + dx.rem_euclid(s)) as usize,
                     shift,
-                    // A tap that only ever reads padding has nothing to do.
-                    range: if lo < hi {
-                        lo as usize..hi as usize
-                    } else {
-                        0..0
-                    },
+                    live: lo < hi,
                 });
             }
         }
+        let margin = taps
+            .iter()
+            .map(|t| t.shift.unsigned_abs())
+            .max()
+            .unwrap_or(0);
+        let block = plane as usize + margin;
+        // As many runs as fill the threads evenly: a batch's runs are the forward
+        // pass's and the input gradient's parallel tasks.
+        let longest = (RUN_VALUES / block).clamp(1, batch.max(1));
+        let runs = batch
+            .div_ceil(longest)
+            .next_multiple_of(rayon::current_num_threads());
+        let images = batch.div_ceil(runs).max(1);
+        let run = (images - 1) * block + plane as usize;
         let masks = (0..g.kernel)
             .map(|kx| {
                 let dx = (kx as isize - p).div_euclid(s);
-                (0..plane as usize)
-                    .map(|j| {
+                (0..run)
+                    .map(|i| {
+                        let j = i % block;
                         let column = (j % g.out_width) as isize + dx;
-                        if (0..w).contains(&column) {
+                        if j < plane as usize && (0..w).contains(&column) {
                             T::ONE
                         } else {
                             T::ZERO
@@ -398,174 +416,286 @@ impl<T: Real> Flat<T> {
                     .collect()
             })
             .collect();
-        let margin = taps
-            .iter()
-            .map(|t| t.shift.unsigned_abs())
-            .max()
-            .unwrap_or(0);
         Flat {
             taps,
             masks,
             margin,
+            images,
+            batch,
             g: *g,
         }
     }
 
-    /// The length of [`Flat::pad`]'s layout: every phase plane with `margin`
-    /// zeros before and after it.
-    fn padded_len(&self) -> usize {
-        let phases = self.g.stride * self.g.stride;
-        self.margin + phases * (self.g.out_plane() + self.margin)
+    /// The distance between two images' planes in a run.
+    fn block(&self) -> usize {
+        self.g.out_plane() + self.margin
     }
 
-    /// Writes the phase planes of `x` into `out` ([`Flat::padded_len`] long,
-    /// zeroed once by the caller, then reused for plane after plane: the positions
-    /// written are the same each time). A tap then reads a whole output plane's
-    /// length at [`Flat::padded_input`]: rows above or below the image read the
-    /// zeros and columns that left the row are masked, so a 4×4 or 8×8 plane is
-    /// whole 16-wide chunks for every tap, with no shorter remainder.
+    /// Runs the batch makes.
+    fn runs(&self) -> usize {
+        self.batch.div_ceil(self.images)
+    }
+
+    /// The images of run `r`.
+    fn images_of(&self, r: usize) -> std::ops::Range<usize> {
+        r * self.images..((r + 1) * self.images).min(self.batch)
+    }
+
+    /// Output positions in a run of `n` images: the `i`th's plane at `i·block`,
+    /// margins between.
+    fn run_len(&self, n: usize) -> usize {
+        n.saturating_sub(1) * self.block() + self.g.out_plane()
+    }
+
+    /// The length of [`Flat::pad`]'s layout: for each phase, a full run of its
+    /// images' phase planes with `margin` zeros before, between and after them.
+    fn padded_len(&self) -> usize {
+        let phases = self.g.stride * self.g.stride;
+        self.margin + phases * self.images * self.block()
+    }
+
+    /// Where the `i`th image's plane of phase `phase` starts in [`Flat::pad`]'s
+    /// layout.
+    fn plane_start(&self, phase: usize, i: usize) -> usize {
+        self.margin + (phase * self.images + i) * self.block()
+    }
+
+    /// Writes the phase planes of a run's `i`th input plane `x` into `out`
+    /// ([`Flat::padded_len`] long, zeroed once by the caller, then reused for run
+    /// after run: the positions written are the same each time). A tap then reads
+    /// a run's length at [`Flat::padded_input`]: rows above or below an image read
+    /// the zeros and columns that left the row are masked.
     #[inline(always)]
-    fn pad(&self, x: &[T], out: &mut [T]) {
-        let (plane, margin) = (self.g.out_plane(), self.margin);
+    fn pad(&self, x: &[T], out: &mut [T], i: usize) {
         if self.g.stride == 1 {
-            copy(&mut out[margin..margin + plane], x);
+            let start = self.plane_start(0, i);
+            copy(&mut out[start..start + self.g.out_plane()], x);
         } else {
-            self.for_each_phase_pixel(|o, at| out[o] = x[at]);
+            self.for_each_phase_pixel(i, |o, at| out[o] = x[at]);
         }
     }
 
-    /// Where tap's phase plane starts in [`Flat::pad`]'s layout.
-    fn phase_start(&self, tap: &Tap) -> usize {
-        self.margin + tap.phase * (self.g.out_plane() + self.margin)
+    /// The inverse of [`Flat::pad`]: a run's `i`th plane out of a sum in its
+    /// layout.
+    #[inline(always)]
+    fn unpad(&self, padded: &[T], x: &mut [T], i: usize) {
+        if self.g.stride == 1 {
+            let start = self.plane_start(0, i);
+            copy(x, &padded[start..start + self.g.out_plane()]);
+        } else {
+            // Every input pixel belongs to exactly one phase.
+            self.for_each_phase_pixel(i, |o, at| x[at] = padded[o]);
+        }
     }
 
-    /// The positions of [`Flat::pad`]'s layout that tap reads for output positions
-    /// `0..plane`.
-    fn padded_input(&self, tap: &Tap) -> std::ops::Range<usize> {
-        let start = (self.phase_start(tap) as isize + tap.shift) as usize;
-        start..start + self.g.out_plane()
+    /// The positions of [`Flat::pad`]'s layout that tap reads for the output
+    /// positions of a run of `n` images.
+    fn padded_input(&self, tap: &Tap, n: usize) -> std::ops::Range<usize> {
+        let start = (self.plane_start(tap.phase, 0) as isize + tap.shift) as usize;
+        start..start + self.run_len(n)
+    }
+
+    /// Tap's mask over the output positions of a run of `n` images.
+    fn mask(&self, tap: &Tap, n: usize) -> &[T] {
+        &self.masks[tap.kx][..self.run_len(n)]
     }
 
     /// For stride 2, `visit(position in [`Flat::pad`]'s layout, pixel)` for every
-    /// pixel of the image.
+    /// pixel of a run's `i`th plane.
     #[inline(always)]
-    fn for_each_phase_pixel(&self, mut visit: impl FnMut(usize, usize)) {
+    fn for_each_phase_pixel(&self, i: usize, mut visit: impl FnMut(usize, usize)) {
         let (h, w) = (self.g.height, self.g.width);
         let (oh, ow) = (self.g.out_height, self.g.out_width);
-        let (margin, plane) = (self.margin, self.g.out_plane());
         for phase in 0..4 {
             let (py, px) = (phase / 2, phase % 2);
-            for i in (0..oh).take_while(|i| 2 * i + py < h) {
-                let base = margin + phase * (plane + margin) + i * ow;
-                let row = (2 * i + py) * w;
+            for oy in (0..oh).take_while(|oy| 2 * oy + py < h) {
+                let base = self.plane_start(phase, i) + oy * ow;
+                let row = (2 * oy + py) * w;
                 for j in (0..ow).take_while(|j| 2 * j + px < w) {
                     visit(base + j, row + 2 * j + px);
                 }
             }
         }
     }
-}
 
-kernel! {
-fn forward_flat<T: Real>(x: &[T], w: &[T], y: &mut [T], padded: &mut [T], flat: &Flat<T>) {
-    flat.pad(x, padded);
-    y.fill(T::ZERO);
-    for tap in flat.taps.iter().filter(|tap| !tap.range.is_empty()) {
-        let v = &padded[flat.padded_input(tap)];
-        masked_axpy(y, v, &flat.masks[tap.kx], w[tap.k]);
+    /// Image `b`'s plane of channel `c` in `[B, C, plane]` data.
+    fn plane_of(data: &[T], plane: usize, channels: usize, b: usize, c: usize) -> &[T] {
+        let p = b * channels + c;
+        &data[p * plane..(p + 1) * plane]
     }
-}
-}
 
-kernel! {
-/// Adds each tap's share into the pixels it read, only over the tap's range.
-/// (Plane-long passes over [`Flat::pad`]'s layout, as the other two make,
-/// measured slower here on 4×4 maps, 35% of the op's samples against 24%;
-/// probably each tap's stores overlapping the next tap's shifted loads.) Stride 2
-/// gathers in `padded`'s layout, then interleaves.
-fn grad_input_flat<T: Real>(gy: &[T], w: &[T], gx: &mut [T], padded: &mut [T], flat: &Flat<T>) {
-    let acc: &mut [T] = if flat.g.stride == 1 { gx } else { padded };
-    acc.fill(T::ZERO);
-    for tap in flat.taps.iter().filter(|tap| !tap.range.is_empty()) {
-        let (weight, range) = (w[tap.k], tap.range.clone());
-        // Stride 1 adds into the image itself, stride 2 into the padded layout.
-        let base = if flat.g.stride == 1 { 0 } else { flat.phase_start(tap) };
-        let from = (base as isize + tap.shift + range.start as isize) as usize;
-        let acc = &mut acc[from..from + range.len()];
-        for ((o, &g), &m) in acc.iter_mut().zip(&gy[range.clone()]).zip(&flat.masks[tap.kx][range]) {
-            *o += weight * g * m;
+    /// Channel `c`'s input planes of `images` in [`Flat::pad`]'s layout.
+    #[inline(always)]
+    fn pad_inputs(&self, x: &[T], c: usize, images: std::ops::Range<usize>, padded: &mut [T]) {
+        for (i, b) in images.enumerate() {
+            let plane = Self::plane_of(x, self.g.in_plane(), self.g.channels, b, c);
+            self.pad(plane, padded, i);
         }
     }
-    if flat.g.stride == 2 {
-        // Every input pixel belongs to exactly one phase.
-        flat.for_each_phase_pixel(|o, at| gx[at] = padded[o]);
+
+    /// Channel `c`'s output gradient planes of `images` side by side in `run`
+    /// (zeroed once by the caller: the margins stay zero).
+    #[inline(always)]
+    fn gather_outputs(&self, gy: &[T], c: usize, images: std::ops::Range<usize>, run: &mut [T]) {
+        let (plane, block) = (self.g.out_plane(), self.block());
+        for (i, b) in images.enumerate() {
+            let src = Self::plane_of(gy, plane, self.g.channels, b, c);
+            copy(&mut run[i * block..i * block + plane], src);
+        }
+    }
+}
+
+/// Values a run of planes should hold at most: a tap's pass reads the padded run
+/// and a mask and adds into the output run, which at this length stay in a 32 KiB
+/// first-level cache (chosen for that, not tuned).
+const RUN_VALUES: usize = 1024;
+
+kernel! {
+/// Channel `c`'s output planes of `images`, into `out` (those images' outputs,
+/// `[n, C, plane]`) through a run.
+fn forward_flat<T: Real>(
+    x: &[T],
+    c: usize,
+    images: std::ops::Range<usize>,
+    w: &[T],
+    out: &mut [T],
+    run: &mut [T],
+    padded: &mut [T],
+    flat: &Flat<T>,
+) {
+    let n = images.len();
+    flat.pad_inputs(x, c, images, padded);
+    let run = &mut run[..flat.run_len(n)];
+    run.fill(T::ZERO);
+    for tap in flat.taps.iter().filter(|tap| tap.live) {
+        let v = &padded[flat.padded_input(tap, n)];
+        masked_axpy(run, v, flat.mask(tap, n), w[tap.k]);
+    }
+    let (plane, block) = (flat.g.out_plane(), flat.block());
+    for i in 0..n {
+        let p = i * flat.g.channels + c;
+        copy(&mut out[p * plane..(p + 1) * plane], &run[i * block..i * block + plane]);
     }
 }
 }
 
 kernel! {
-/// One image's share of one channel's weight gradient, added into each tap's lanes
+/// Channel `c`'s input gradient planes of `images`, into `gx` (those images'
+/// input gradients, `[n, C, H·W]`): each tap's share added into the positions it
+/// read of `acc`, in [`Flat::pad`]'s layout.
+fn grad_input_flat<T: Real>(
+    gy: &[T],
+    c: usize,
+    images: std::ops::Range<usize>,
+    w: &[T],
+    gx: &mut [T],
+    acc: &mut [T],
+    run: &mut [T],
+    flat: &Flat<T>,
+) {
+    let n = images.len();
+    flat.gather_outputs(gy, c, images, run);
+    let grad = &run[..flat.run_len(n)];
+    acc.fill(T::ZERO);
+    for tap in flat.taps.iter().filter(|tap| tap.live) {
+        masked_axpy(&mut acc[flat.padded_input(tap, n)], grad, flat.mask(tap, n), w[tap.k]);
+    }
+    let plane = flat.g.in_plane();
+    for i in 0..n {
+        let p = i * flat.g.channels + c;
+        flat.unpad(acc, &mut gx[p * plane..(p + 1) * plane], i);
+    }
+}
+}
+
+kernel! {
+/// Channel `c`'s weight gradient over `images`, added into each tap's lanes
 /// (`lanes[k]`); the caller sums the lanes once per channel.
 fn grad_weight_flat<T: Real>(
     x: &[T],
     gy: &[T],
+    c: usize,
+    images: std::ops::Range<usize>,
     lanes: &mut [[T; 16]],
+    run: &mut [T],
     padded: &mut [T],
     flat: &Flat<T>,
 ) {
-    flat.pad(x, padded);
-    for tap in flat.taps.iter().filter(|tap| !tap.range.is_empty()) {
-        let v = &padded[flat.padded_input(tap)];
-        masked_dot_lanes(gy, v, &flat.masks[tap.kx], &mut lanes[tap.k]);
+    let n = images.len();
+    flat.pad_inputs(x, c, images.clone(), padded);
+    flat.gather_outputs(gy, c, images, run);
+    let grad = &run[..flat.run_len(n)];
+    for tap in flat.taps.iter().filter(|tap| tap.live) {
+        let v = &padded[flat.padded_input(tap, n)];
+        masked_dot_lanes(grad, v, flat.mask(tap, n), &mut lanes[tap.k]);
     }
 }
 }
 
 pub(super) fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let planes = x.len() / g.in_plane();
-    // SAFETY: both plane kernels clear their output plane before adding into it.
+    // SAFETY: every output plane is written by `forward_plane` (which clears it
+    // before adding into it) or copied out of a run.
     let mut y = unsafe { unfilled(planes * g.out_plane()) };
     let k2 = g.kernel * g.kernel;
-    let flat = Flat::<T>::applies(g).then(|| Flat::new(g));
-    let padded_len = flat.as_ref().map_or(0, Flat::padded_len);
-    y.par_chunks_mut(g.out_plane()).enumerate().for_each_init(
-        || vec![T::ZERO; padded_len],
-        |padded, (p, out)| {
-            let c = p % g.channels;
+    let filter = |c: usize| &w[c * k2..(c + 1) * k2];
+    if Flat::<T>::applies(g) {
+        let flat = Flat::<T>::new(g, planes / g.channels);
+        let buffers = || {
+            (
+                vec![T::ZERO; flat.padded_len()],
+                vec![T::ZERO; flat.run_len(flat.images)],
+            )
+        };
+        // One task per run of images, all channels: its outputs are one chunk.
+        y.par_chunks_mut(flat.images * g.channels * g.out_plane())
+            .enumerate()
+            .for_each_init(buffers, |(padded, run), (r, out)| {
+                for c in 0..g.channels {
+                    forward_flat(x, c, flat.images_of(r), filter(c), out, run, padded, &flat);
+                }
+            });
+        return y;
+    }
+    y.par_chunks_mut(g.out_plane())
+        .enumerate()
+        .for_each(|(p, out)| {
             let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
-            let filter = &w[c * k2..(c + 1) * k2];
-            match &flat {
-                Some(flat) => forward_flat(input, filter, out, padded, flat),
-                None => forward_plane(input, filter, out, g),
-            }
-        },
-    );
+            forward_plane(input, filter(p % g.channels), out, g);
+        });
     y
 }
 
 pub(super) fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let planes = gy.len() / g.out_plane();
-    // SAFETY: both plane kernels write every pixel of their input gradient plane.
+    // SAFETY: every input gradient plane is written whole by `grad_input_plane` or
+    // by `Flat::unpad`.
     let mut gx = unsafe { unfilled(planes * g.in_plane()) };
     let k2 = g.kernel * g.kernel;
-    let flat = Flat::<T>::applies(g).then(|| Flat::new(g));
-    // Only stride 2 gathers in the padded layout ([`grad_input_flat`]).
-    let padded_len = flat
-        .as_ref()
-        .filter(|_| g.stride == 2)
-        .map_or(0, Flat::padded_len);
-    gx.par_chunks_mut(g.in_plane()).enumerate().for_each_init(
-        || vec![T::ZERO; padded_len],
-        |padded, (p, out)| {
-            let c = p % g.channels;
+    let filter = |c: usize| &w[c * k2..(c + 1) * k2];
+    if Flat::<T>::applies(g) {
+        let flat = Flat::<T>::new(g, planes / g.channels);
+        let buffers = || {
+            (
+                vec![T::ZERO; flat.padded_len()],
+                vec![T::ZERO; flat.run_len(flat.images)],
+            )
+        };
+        gx.par_chunks_mut(flat.images * g.channels * g.in_plane())
+            .enumerate()
+            .for_each_init(buffers, |(acc, run), (r, out)| {
+                for c in 0..g.channels {
+                    grad_input_flat(gy, c, flat.images_of(r), filter(c), out, acc, run, &flat);
+                }
+            });
+        return gx;
+    }
+    gx.par_chunks_mut(g.in_plane())
+        .enumerate()
+        .for_each(|(p, out)| {
             let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
-            let filter = &w[c * k2..(c + 1) * k2];
-            match &flat {
-                Some(flat) => grad_input_flat(grad, filter, out, padded, flat),
-                None => grad_input_plane(grad, filter, out, g),
-            }
-        },
-    );
+            grad_input_plane(grad, filter(p % g.channels), out, g);
+        });
     gx
 }
 
@@ -573,24 +703,36 @@ pub(super) fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
     let batch = x.len() / (g.channels * g.in_plane());
     let k2 = g.kernel * g.kernel;
     let mut gw = vec![T::ZERO; g.channels * k2];
-    let flat = Flat::<T>::applies(g).then(|| Flat::new(g));
+    if Flat::<T>::applies(g) {
+        let flat = Flat::<T>::new(g, batch);
+        gw.par_chunks_mut(k2).enumerate().for_each_init(
+            || {
+                (
+                    vec![T::ZERO; flat.run_len(flat.images)],
+                    vec![T::ZERO; flat.padded_len()],
+                )
+            },
+            |(run, padded), (c, out)| {
+                // The lanes run in T over the channel's images (a few hundred terms
+                // each at the proxy's batch 64), summed into f64 once.
+                let mut lanes = vec![[T::ZERO; 16]; k2];
+                for r in 0..flat.runs() {
+                    grad_weight_flat(x, gy, c, flat.images_of(r), &mut lanes, run, padded, &flat);
+                }
+                for (o, l) in out.iter_mut().zip(&lanes) {
+                    *o = T::from_f64(l.iter().map(|v| v.to_f64()).sum());
+                }
+            },
+        );
+        return gw;
+    }
     gw.par_chunks_mut(k2).enumerate().for_each(|(c, out)| {
         let mut acc = vec![0f64; k2];
-        // The flat path's lanes run in T over the whole batch (a few hundred terms
-        // each at the proxy's batch 64), summed into f64 once.
-        let mut lanes = vec![[T::ZERO; 16]; if flat.is_some() { k2 } else { 0 }];
-        let mut padded = vec![T::ZERO; flat.as_ref().map_or(0, Flat::padded_len)];
         for b in 0..batch {
             let p = b * g.channels + c;
             let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
             let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
-            match &flat {
-                Some(flat) => grad_weight_flat(input, grad, &mut lanes, &mut padded, flat),
-                None => grad_weight_plane(input, grad, &mut acc, g),
-            }
-        }
-        for (a, l) in acc.iter_mut().zip(&lanes) {
-            *a = l.iter().map(|v| v.to_f64()).sum();
+            grad_weight_plane(input, grad, &mut acc, g);
         }
         for (o, a) in out.iter_mut().zip(acc) {
             *o = T::from_f64(a);
