@@ -111,11 +111,16 @@ if [ -z "${NO_OPS:-}" ]; then
   op "conv 3x3 48->192, 16x32x32 (V2-S stage 2)" --op conv --batch 16 --channels 48 --out-channels 192 --size 32 --kernel 3
   op "conv 1x1 96->96, 32x28x28" --op conv1x1 --batch 32 --channels 96 --size 28
   op "BatchNorm+SiLU, 16x192x32x32" --op bn_silu --batch 16 --channels 192 --size 32
+  # The small maps of a proxy network's late stages.
+  op "depthwise 3x3, 64x480x4x4 (proxy scale)" --op dwconv --batch 64 --channels 480 --size 4 --kernel 3
+  op "depthwise 3x3, 64x1152x2x2 (proxy scale)" --op dwconv --batch 64 --channels 1152 --size 2 --kernel 3
+  op "BatchNorm+SiLU, 32x960x3x3 (V2-S at 96 px)" --op bn_silu --batch 32 --channels 960 --size 3
+  op "BatchNorm+SiLU, 64x1152x1x1 (proxy scale)" --op bn_silu --batch 64 --channels 1152 --size 1
 fi
 
 kernels=$(field "$("$ours" bench-op --op bn_silu --batch 1 --channels 1 --size 1 --steps 1 --warmup 0 --json)" cpu_kernels)
 torch_isa=$("$python" -c 'import torch; print(torch.backends.cpu.get_cpu_capability())')
-echo "effnas ($kernels kernels) vs PyTorch $("$python" -c 'import torch; print(torch.__version__)') + timm ($torch_isa), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u +%F); medians of $steps steps ($op_steps for ops) per round, $rounds alternating rounds, median ratio of the rounds"
+echo "effnas ($kernels kernels) vs PyTorch $("$python" -c 'import torch; print(torch.__version__)') + timm ($torch_isa), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(date -u +%F); medians of $steps steps$([ -n "${NO_OPS:-}" ] || echo " ($op_steps for ops)") per round, $rounds alternating rounds, median ratio of the rounds"
 echo
 echo "| op or model | effnas | PyTorch | ratio (effnas / PyTorch) |"
 echo "|---|---|---|---|"
