@@ -495,6 +495,14 @@ impl<T: Real> Flat<T> {
         start..start + self.run_len(n)
     }
 
+    /// A task's zeroed buffers: one in [`Flat::pad`]'s layout, one a full run long.
+    fn buffers(&self) -> (Vec<T>, Vec<T>) {
+        (
+            vec![T::ZERO; self.padded_len()],
+            vec![T::ZERO; self.run_len(self.images)],
+        )
+    }
+
     /// Tap's mask over the output positions of a run of `n` images.
     fn mask(&self, tap: &Tap, n: usize) -> &[T] {
         &self.masks[tap.kx][..self.run_len(n)]
@@ -641,20 +649,17 @@ pub(super) fn forward<T: Real>(x: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let filter = |c: usize| &w[c * k2..(c + 1) * k2];
     if Flat::<T>::applies(g) {
         let flat = Flat::<T>::new(g, planes / g.channels);
-        let buffers = || {
-            (
-                vec![T::ZERO; flat.padded_len()],
-                vec![T::ZERO; flat.run_len(flat.images)],
-            )
-        };
         // One task per run of images, all channels: its outputs are one chunk.
         y.par_chunks_mut(flat.images * g.channels * g.out_plane())
             .enumerate()
-            .for_each_init(buffers, |(padded, run), (r, out)| {
-                for c in 0..g.channels {
-                    forward_flat(x, c, flat.images_of(r), filter(c), out, run, padded, &flat);
-                }
-            });
+            .for_each_init(
+                || flat.buffers(),
+                |(padded, run), (r, out)| {
+                    for c in 0..g.channels {
+                        forward_flat(x, c, flat.images_of(r), filter(c), out, run, padded, &flat);
+                    }
+                },
+            );
         return y;
     }
     y.par_chunks_mut(g.out_plane())
@@ -675,19 +680,16 @@ pub(super) fn grad_input<T: Real>(gy: &[T], w: &[T], g: &Geometry) -> Vec<T> {
     let filter = |c: usize| &w[c * k2..(c + 1) * k2];
     if Flat::<T>::applies(g) {
         let flat = Flat::<T>::new(g, planes / g.channels);
-        let buffers = || {
-            (
-                vec![T::ZERO; flat.padded_len()],
-                vec![T::ZERO; flat.run_len(flat.images)],
-            )
-        };
         gx.par_chunks_mut(flat.images * g.channels * g.in_plane())
             .enumerate()
-            .for_each_init(buffers, |(acc, run), (r, out)| {
-                for c in 0..g.channels {
-                    grad_input_flat(gy, c, flat.images_of(r), filter(c), out, acc, run, &flat);
-                }
-            });
+            .for_each_init(
+                || flat.buffers(),
+                |(acc, run), (r, out)| {
+                    for c in 0..g.channels {
+                        grad_input_flat(gy, c, flat.images_of(r), filter(c), out, acc, run, &flat);
+                    }
+                },
+            );
         return gx;
     }
     gx.par_chunks_mut(g.in_plane())
@@ -706,13 +708,8 @@ pub(super) fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
     if Flat::<T>::applies(g) {
         let flat = Flat::<T>::new(g, batch);
         gw.par_chunks_mut(k2).enumerate().for_each_init(
-            || {
-                (
-                    vec![T::ZERO; flat.run_len(flat.images)],
-                    vec![T::ZERO; flat.padded_len()],
-                )
-            },
-            |(run, padded), (c, out)| {
+            || flat.buffers(),
+            |(padded, run), (c, out)| {
                 // The lanes run in T over the channel's images (a few hundred terms
                 // each at the proxy's batch 64), summed into f64 once.
                 let mut lanes = vec![[T::ZERO; 16]; k2];
