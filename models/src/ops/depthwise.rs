@@ -306,22 +306,59 @@ fn copy<T: Real>(dst: &mut [T], src: &[T]) {
     }
 }
 
-/// `y += a·x·m`, sixteen at a time, so that a 4×4 plane is one vector step.
+/// Outputs [`shifted_sum`] works on at a time: one AVX-512 register of f32.
+const LANES: usize = 16;
+
+/// `len` rounded up to whole chunks of [`LANES`].
+fn whole_chunks(len: usize) -> usize {
+    len.next_multiple_of(LANES)
+}
+
+/// Taps that shift a run by the same number of columns, and so share one mask.
+struct Group {
+    /// Index into [`Flat::masks`]; `None` for taps that stay in their column.
+    mask: Option<usize>,
+    /// `(offset into the source, index into the k×k filter)` of each tap.
+    terms: Vec<(usize, usize)>,
+}
+
+/// `out[i] = Σ_groups mask[i] · Σ_terms w[k] · src[offset + i]`, sixteen outputs at
+/// a time held in registers over all taps: one load per tap and one store per
+/// output. (Adding tap after tap into `out` loaded and stored it once per tap,
+/// and masked every tap's share: the mask of a column shift applies to the sum of
+/// its taps.) `out`'s length is a whole number of chunks.
 #[inline(always)]
-fn masked_axpy<T: Real>(y: &mut [T], x: &[T], m: &[T], a: T) {
-    let mut yc = y.chunks_exact_mut(16);
-    let (xc, mc) = (x.chunks_exact(16), m.chunks_exact(16));
-    let (xr, mr) = (xc.remainder(), mc.remainder());
-    for ((y16, x16), m16) in (&mut yc).zip(xc).zip(mc) {
-        let y16: &mut [T; 16] = y16.try_into().expect("chunks of 16");
-        let x16: &[T; 16] = x16.try_into().expect("chunks of 16");
-        let m16: &[T; 16] = m16.try_into().expect("chunks of 16");
-        for j in 0..16 {
-            y16[j] += a * x16[j] * m16[j];
+fn shifted_sum<T: Real>(out: &mut [T], src: &[T], w: &[T], groups: &[Group], masks: &[Vec<T>]) {
+    for (chunk, o) in out.chunks_exact_mut(LANES).enumerate() {
+        let i = chunk * LANES;
+        let mut total = [T::ZERO; LANES];
+        for group in groups {
+            let mut acc = [T::ZERO; LANES];
+            for &(offset, k) in &group.terms {
+                let a = w[k];
+                let s: &[T; LANES] = src[offset + i..offset + i + LANES]
+                    .try_into()
+                    .expect("a chunk");
+                for j in 0..LANES {
+                    acc[j] += a * s[j];
+                }
+            }
+            match group.mask {
+                Some(m) => {
+                    let m: &[T; LANES] = masks[m][i..i + LANES].try_into().expect("a chunk");
+                    for j in 0..LANES {
+                        total[j] += acc[j] * m[j];
+                    }
+                }
+                None => {
+                    for j in 0..LANES {
+                        total[j] += acc[j];
+                    }
+                }
+            }
         }
-    }
-    for ((o, &v), &k) in yc.into_remainder().iter_mut().zip(xr).zip(mr) {
-        *o += a * v * k;
+        let o: &mut [T; LANES] = o.try_into().expect("a chunk");
+        *o = total;
     }
 }
 
@@ -336,9 +373,18 @@ fn masked_axpy<T: Real>(y: &mut [T], x: &[T], m: &[T], a: T) {
 /// even or odd columns), each the size of the output: tap `(ky, kx)` then reads one
 /// phase's run at a stride-1 shift.
 struct Flat<T> {
+    /// The taps that read inside the image somewhere (a tap that only ever reads
+    /// padding has nothing to do).
     taps: Vec<Tap>,
-    /// One mask per kernel column, over a run of output planes.
+    /// For each entry `d` of `shifts`, a mask over a run's positions: 1 where the
+    /// column `d` to the right of the position is still in its row.
     masks: Vec<Vec<T>>,
+    shifts: Vec<isize>,
+    /// The forward pass's taps by column shift, offsets into [`Flat::pad`]'s layout.
+    forward: Vec<Group>,
+    /// The input gradient's, for each phase: offsets into the output gradient's
+    /// run with margins (see [`Flat::gather_outputs`]).
+    backward: Vec<Vec<Group>>,
     /// The largest shift of a tap: the zeros between the planes of a run.
     margin: usize,
     /// Planes in a full run.
@@ -350,14 +396,12 @@ struct Flat<T> {
 struct Tap {
     /// Index into the k×k filter.
     k: usize,
-    kx: usize,
     /// The phase plane it reads (0 for stride 1).
     phase: usize,
     /// Output position `j` reads position `j + shift` of its phase plane.
     shift: isize,
-    /// Whether any output position reads inside the image (a tap that only ever
-    /// reads padding has nothing to do).
-    live: bool,
+    /// The columns of that shift: output column `x` reads column `x + column`.
+    column: isize,
 }
 
 impl<T: Real> Flat<T> {
@@ -369,28 +413,26 @@ impl<T: Real> Flat<T> {
         let (h, w, p) = (g.out_height as isize, g.out_width as isize, g.pad());
         let (plane, s) = (h * w, g.stride as isize);
         let mut taps = Vec::with_capacity(g.kernel * g.kernel);
+        let mut margin = 0;
         for ky in 0..g.kernel {
             for kx in 0..g.kernel {
                 let (dy, dx) = (ky as isize - p, kx as isize - p);
                 let (sy, sx) = (dy.div_euclid(s), dx.div_euclid(s));
                 let shift = sy * w + sx;
+                margin = margin.max(shift.unsigned_abs());
                 let rows = (-sy).max(0)..(h - sy).min(h);
                 let lo = (rows.start * w).max(-shift).max(0);
                 let hi = (rows.end * w).min(plane - shift).min(plane);
-                taps.push(Tap {
-                    k: ky * g.kernel + kx,
-                    kx,
-                    phase: (dy.rem_euclid(s) * s + dx.rem_euclid(s)) as usize,
-                    shift,
-                    live: lo < hi,
-                });
+                if lo < hi {
+                    taps.push(Tap {
+                        k: ky * g.kernel + kx,
+                        phase: (dy.rem_euclid(s) * s + dx.rem_euclid(s)) as usize,
+                        shift,
+                        column: sx,
+                    });
+                }
             }
         }
-        let margin = taps
-            .iter()
-            .map(|t| t.shift.unsigned_abs())
-            .max()
-            .unwrap_or(0);
         let block = plane as usize + margin;
         // As many runs as fill the threads evenly: a batch's runs are the forward
         // pass's and the input gradient's parallel tasks.
@@ -399,14 +441,20 @@ impl<T: Real> Flat<T> {
             .div_ceil(longest)
             .next_multiple_of(rayon::current_num_threads());
         let images = batch.div_ceil(runs).max(1);
-        let run = (images - 1) * block + plane as usize;
-        let masks = (0..g.kernel)
-            .map(|kx| {
-                let dx = (kx as isize - p).div_euclid(s);
+        let run = whole_chunks((images - 1) * block + plane as usize);
+        // The forward pass masks its outputs by the tap's column shift, the input
+        // gradient its sums by the opposite one (a pixel `d` columns left of an
+        // output was read by it only if that output is in the row).
+        let mut shifts: Vec<isize> = taps.iter().flat_map(|t| [t.column, -t.column]).collect();
+        shifts.sort_unstable();
+        shifts.dedup();
+        let masks = shifts
+            .iter()
+            .map(|&d| {
                 (0..run)
                     .map(|i| {
                         let j = i % block;
-                        let column = (j % g.out_width) as isize + dx;
+                        let column = (j % g.out_width) as isize + d;
                         if j < plane as usize && (0..w).contains(&column) {
                             T::ONE
                         } else {
@@ -416,9 +464,45 @@ impl<T: Real> Flat<T> {
                     .collect()
             })
             .collect();
+        let groups = |taps: &mut dyn Iterator<Item = &Tap>,
+                      offset: &dyn Fn(&Tap) -> usize,
+                      sign: isize| {
+            let mut groups: Vec<Group> = Vec::new();
+            for tap in taps {
+                let term = (offset(tap), tap.k);
+                let mask = (tap.column != 0)
+                    .then(|| shifts.iter().position(|&d| d == sign * tap.column))
+                    .flatten();
+                match groups.iter_mut().find(|g| g.mask == mask) {
+                    Some(group) => group.terms.push(term),
+                    None => groups.push(Group {
+                        mask,
+                        terms: vec![term],
+                    }),
+                }
+            }
+            groups
+        };
+        let forward = groups(
+            &mut taps.iter(),
+            &|t| (margin as isize + (t.phase * images * block) as isize + t.shift) as usize,
+            1,
+        );
+        let backward = (0..g.stride * g.stride)
+            .map(|phase| {
+                groups(
+                    &mut taps.iter().filter(|t| t.phase == phase),
+                    &|t| (margin as isize - t.shift) as usize,
+                    -1,
+                )
+            })
+            .collect();
         Flat {
             taps,
             masks,
+            shifts,
+            forward,
+            backward,
             margin,
             images,
             batch,
@@ -461,9 +545,9 @@ impl<T: Real> Flat<T> {
     }
 
     /// Writes the phase planes of a run's `i`th input plane `x` into `out`
-    /// ([`Flat::padded_len`] long, zeroed once by the caller, then reused for run
-    /// after run: the positions written are the same each time). A tap then reads
-    /// a run's length at [`Flat::padded_input`]: rows above or below an image read
+    /// (zeroed once by [`Flat::buffers`], then reused for run after run: the
+    /// positions written are the same each time). A tap then reads a run's length
+    /// from its phase's first plane on, shifted: rows above or below an image read
     /// the zeros and columns that left the row are masked.
     #[inline(always)]
     fn pad(&self, x: &[T], out: &mut [T], i: usize) {
@@ -495,17 +579,21 @@ impl<T: Real> Flat<T> {
         start..start + self.run_len(n)
     }
 
-    /// A task's zeroed buffers: one in [`Flat::pad`]'s layout, one a full run long.
+    /// A task's zeroed buffers: one in [`Flat::pad`]'s layout, one a full run
+    /// long with `margin` zeros on either side (see [`Flat::gather_outputs`]), each
+    /// long enough for [`shifted_sum`]'s whole chunks.
     fn buffers(&self) -> (Vec<T>, Vec<T>) {
         (
-            vec![T::ZERO; self.padded_len()],
-            vec![T::ZERO; self.run_len(self.images)],
+            vec![T::ZERO; self.padded_len() + LANES],
+            vec![T::ZERO; 2 * self.margin + whole_chunks(self.run_len(self.images))],
         )
     }
 
-    /// Tap's mask over the output positions of a run of `n` images.
-    fn mask(&self, tap: &Tap, n: usize) -> &[T] {
-        &self.masks[tap.kx][..self.run_len(n)]
+    /// The mask of column shift `d` over the output positions of a run of `n`
+    /// images.
+    fn mask(&self, d: isize, n: usize) -> &[T] {
+        let m = self.shifts.iter().position(|&s| s == d).expect("a tap's shift");
+        &self.masks[m][..self.run_len(n)]
     }
 
     /// For stride 2, `visit(position in [`Flat::pad`]'s layout, pixel)` for every
@@ -541,14 +629,16 @@ impl<T: Real> Flat<T> {
         }
     }
 
-    /// Channel `c`'s output gradient planes of `images` side by side in `run`
-    /// (zeroed once by the caller: the margins stay zero).
+    /// Channel `c`'s output gradient planes of `images` side by side in `run`,
+    /// the `i`th at `margin + i·block` (`run` zeroed once by [`Flat::buffers`]:
+    /// the margins stay zero).
     #[inline(always)]
     fn gather_outputs(&self, gy: &[T], c: usize, images: std::ops::Range<usize>, run: &mut [T]) {
         let (plane, block) = (self.g.out_plane(), self.block());
         for (i, b) in images.enumerate() {
             let src = Self::plane_of(gy, plane, self.g.channels, b, c);
-            copy(&mut run[i * block..i * block + plane], src);
+            let start = self.margin + i * block;
+            copy(&mut run[start..start + plane], src);
         }
     }
 }
@@ -573,12 +663,8 @@ fn forward_flat<T: Real>(
 ) {
     let n = images.len();
     flat.pad_inputs(x, c, images, padded);
-    let run = &mut run[..flat.run_len(n)];
-    run.fill(T::ZERO);
-    for tap in flat.taps.iter().filter(|tap| tap.live) {
-        let v = &padded[flat.padded_input(tap, n)];
-        masked_axpy(run, v, flat.mask(tap, n), w[tap.k]);
-    }
+    let run = &mut run[..whole_chunks(flat.run_len(n))];
+    shifted_sum(run, padded, w, &flat.forward, &flat.masks);
     let (plane, block) = (flat.g.out_plane(), flat.block());
     for i in 0..n {
         let p = i * flat.g.channels + c;
@@ -589,8 +675,8 @@ fn forward_flat<T: Real>(
 
 kernel! {
 /// Channel `c`'s input gradient planes of `images`, into `gx` (those images'
-/// input gradients, `[n, C, H·W]`): each tap's share added into the positions it
-/// read of `acc`, in [`Flat::pad`]'s layout.
+/// input gradients, `[n, C, H·W]`): each phase's sum in [`Flat::pad`]'s layout in
+/// `acc`, of what its taps read at each position.
 fn grad_input_flat<T: Real>(
     gy: &[T],
     c: usize,
@@ -603,10 +689,12 @@ fn grad_input_flat<T: Real>(
 ) {
     let n = images.len();
     flat.gather_outputs(gy, c, images, run);
-    let grad = &run[..flat.run_len(n)];
-    acc.fill(T::ZERO);
-    for tap in flat.taps.iter().filter(|tap| tap.live) {
-        masked_axpy(&mut acc[flat.padded_input(tap, n)], grad, flat.mask(tap, n), w[tap.k]);
+    let len = whole_chunks(flat.run_len(n));
+    // Phase after phase: a phase's last chunk may spill into the next one's
+    // start, which that phase then writes.
+    for (phase, groups) in flat.backward.iter().enumerate() {
+        let start = flat.plane_start(phase, 0);
+        shifted_sum(&mut acc[start..start + len], run, w, groups, &flat.masks);
     }
     let plane = flat.g.in_plane();
     for i in 0..n {
@@ -632,10 +720,10 @@ fn grad_weight_flat<T: Real>(
     let n = images.len();
     flat.pad_inputs(x, c, images.clone(), padded);
     flat.gather_outputs(gy, c, images, run);
-    let grad = &run[..flat.run_len(n)];
-    for tap in flat.taps.iter().filter(|tap| tap.live) {
+    let grad = &run[flat.margin..flat.margin + flat.run_len(n)];
+    for tap in &flat.taps {
         let v = &padded[flat.padded_input(tap, n)];
-        masked_dot_lanes(grad, v, flat.mask(tap, n), &mut lanes[tap.k]);
+        masked_dot_lanes(grad, v, flat.mask(tap.column, n), &mut lanes[tap.k]);
     }
 }
 }
