@@ -138,9 +138,9 @@ fn candle_can_differentiate(shape: &[usize; 4], stride: usize) -> bool {
 }
 
 /// (batch, channels, height, width): one channel, batch 1, odd and even sizes, many channels.
-/// Output widths of 16 and more take the depthwise kernels' row path and the dense
-/// convolution's row-by-row unfolding, smaller ones the depthwise flat path (stride 2
-/// through its four phases) and the unfolding by a table of tap pixels.
+/// Output widths of 16 and more take the dense convolution's row-by-row unfolding,
+/// smaller ones the unfolding by a table of tap pixels; all of them the depthwise
+/// flat path (stride 2 through its four phases).
 const SHAPES: [[usize; 4]; 11] = [
     [2, 3, 17, 19],
     [1, 2, 7, 35],
@@ -173,8 +173,14 @@ fn depthwise_matches_candle_and_finite_differences() {
             }
         }
     }
-    // Batches that small maps split into several runs of planes, the last one short.
-    for shape in [[100, 3, 3, 3], [40, 2, 4, 4], [70, 2, 5, 6]] {
+    // Batches that small maps split into several runs of planes, the last one
+    // short, and maps too large for runs (row by row at both strides).
+    for shape in [
+        [100, 3, 3, 3],
+        [40, 2, 4, 4],
+        [70, 2, 5, 6],
+        [2, 2, 130, 130],
+    ] {
         for (kernel, stride) in [(3, 1), (5, 1), (3, 2), (5, 2)] {
             let c = shape[1];
             let x = randn(&shape, DType::F32);

@@ -26,8 +26,8 @@ pub use real::{Real, cpu_kernels, exp_f32};
 pub use unfold::conv2d_unfolded;
 
 /// Below this output width (pixels per row) row-by-row loops are too short to pay
-/// for themselves: depthwise convolution and the dense convolution's unfolding
-/// then work on whole planes (the proxy's 2×2 to 8×8 maps).
+/// for themselves: the dense convolution's unfolding then works on whole planes
+/// (the proxy's 2×2 to 8×8 maps).
 const SMALL_MAP_WIDTH: usize = 16;
 
 /// Which implementation the layers use.
