@@ -265,32 +265,6 @@ fn grad_weight_plane<T: Real>(x: &[T], gy: &[T], gw: &mut [f64], g: &Geometry) {
 }
 }
 
-/// Adds `a·b·m` into sixteen lanes of partial sums, so the loop is vector code and
-/// no plane pays for a horizontal sum.
-#[inline(always)]
-fn masked_dot_lanes<T: Real>(a: &[T], b: &[T], m: &[T], lanes: &mut [T; 16]) {
-    // A local copy stays in registers; the caller's array would be stored back
-    // after every chunk.
-    let mut acc = *lanes;
-    let (ac, bc, mc) = (a.chunks_exact(16), b.chunks_exact(16), m.chunks_exact(16));
-    let (ar, br, mr) = (ac.remainder(), bc.remainder(), mc.remainder());
-    for ((a16, b16), m16) in ac.zip(bc).zip(mc) {
-        let a16: &[T; 16] = a16.try_into().expect("chunks of 16");
-        let b16: &[T; 16] = b16.try_into().expect("chunks of 16");
-        let m16: &[T; 16] = m16.try_into().expect("chunks of 16");
-        for j in 0..16 {
-            acc[j] += a16[j] * b16[j] * m16[j];
-        }
-    }
-    // The rest into lane 0: an index that varies would keep the lanes in memory.
-    acc[0] += ar
-        .iter()
-        .zip(br)
-        .zip(mr)
-        .fold(T::ZERO, |s, ((&x, &y), &z)| s + x * y * z);
-    *lanes = acc;
-}
-
 /// `dst = src`, sixteen at a time: `copy_from_slice` calls memmove, which costs
 /// more than the copy on a 4×4 plane.
 #[inline(always)]
@@ -375,14 +349,12 @@ fn shifted_sum<T: Real>(out: &mut [T], src: &[T], w: &[T], groups: &[Group], mas
 /// even or odd columns), each the size of the output: tap `(ky, kx)` then reads one
 /// phase's run at a stride-1 shift.
 struct Flat<T> {
-    /// The taps that read inside the image somewhere (a tap that only ever reads
-    /// padding has nothing to do).
-    taps: Vec<Tap>,
-    /// For each entry `d` of `shifts`, a mask over a run's positions: 1 where the
-    /// column `d` to the right of the position is still in its row.
+    /// Masks over a run's positions, one per column shift `d` in use: 1 where
+    /// the column `d` to the right of the position is still in its row.
     masks: Vec<Vec<T>>,
-    shifts: Vec<isize>,
-    /// The forward pass's taps by column shift, offsets into [`Flat::pad`]'s layout.
+    /// The forward pass's and the weight gradient's taps by column shift, offsets
+    /// into [`Flat::pad`]'s layout. Only taps that read inside the image somewhere
+    /// (one that only ever reads padding has nothing to do).
     forward: Vec<Group>,
     /// The input gradient's, for each phase: offsets into the output gradient's
     /// run with margins (see [`Flat::gather_outputs`]).
@@ -448,6 +420,7 @@ impl<T: Real> Flat<T> {
         // gradient its sums by the opposite one (a pixel `d` columns left of an
         // output was read by it only if that output is in the row).
         let mut shifts: Vec<isize> = taps.iter().flat_map(|t| [t.column, -t.column]).collect();
+        shifts.retain(|&d| d != 0);
         shifts.sort_unstable();
         shifts.dedup();
         let masks = shifts
@@ -499,9 +472,7 @@ impl<T: Real> Flat<T> {
             })
             .collect();
         Flat {
-            taps,
             masks,
-            shifts,
             forward,
             backward,
             margin,
@@ -573,13 +544,6 @@ impl<T: Real> Flat<T> {
         }
     }
 
-    /// The positions of [`Flat::pad`]'s layout that tap reads for the output
-    /// positions of a run of `n` images.
-    fn padded_input(&self, tap: &Tap, n: usize) -> std::ops::Range<usize> {
-        let start = (self.plane_start(tap.phase, 0) as isize + tap.shift) as usize;
-        start..start + self.run_len(n)
-    }
-
     /// A task's zeroed buffers: one in [`Flat::pad`]'s layout, one a full run
     /// long with `margin` zeros on either side (see [`Flat::gather_outputs`]), each
     /// long enough for [`shifted_sum`]'s whole chunks.
@@ -588,17 +552,6 @@ impl<T: Real> Flat<T> {
             vec![T::ZERO; self.padded_len() + LANES],
             vec![T::ZERO; 2 * self.margin + whole_chunks(self.run_len(self.images))],
         )
-    }
-
-    /// The mask of column shift `d` over the output positions of a run of `n`
-    /// images.
-    fn mask(&self, d: isize, n: usize) -> &[T] {
-        let m = self
-            .shifts
-            .iter()
-            .position(|&s| s == d)
-            .expect("a tap's shift");
-        &self.masks[m][..self.run_len(n)]
     }
 
     /// For stride 2, `visit(position in [`Flat::pad`]'s layout, pixel)` for every
@@ -716,25 +669,37 @@ fn grad_input_flat<T: Real>(
 }
 
 kernel! {
-/// Channel `c`'s weight gradient over `images`, added into each tap's lanes
-/// (`lanes[k]`); the caller sums the lanes once per channel.
+/// Channel `c`'s weight gradient over `images`, added into `gw` (one per tap):
+/// the output gradient masked once per column shift into `masked`, then one
+/// product with each of its taps' inputs.
 fn grad_weight_flat<T: Real>(
     x: &[T],
     gy: &[T],
     c: usize,
     images: std::ops::Range<usize>,
-    lanes: &mut [[T; 16]],
+    gw: &mut [f64],
     run: &mut [T],
     padded: &mut [T],
+    masked: &mut [T],
     flat: &Flat<T>,
 ) {
-    let n = images.len();
+    let len = flat.run_len(images.len());
     flat.pad_inputs(x, c, images.clone(), padded);
     flat.gather_outputs(gy, c, images, run);
-    let grad = &run[flat.margin..flat.margin + flat.run_len(n)];
-    for tap in &flat.taps {
-        let v = &padded[flat.padded_input(tap, n)];
-        masked_dot_lanes(grad, v, flat.mask(tap.column, n), &mut lanes[tap.k]);
+    let grad = &run[flat.margin..flat.margin + len];
+    for group in &flat.forward {
+        let grad = match group.mask {
+            Some(m) => {
+                for ((o, &v), &k) in masked.iter_mut().zip(grad).zip(&flat.masks[m]) {
+                    *o = v * k;
+                }
+                &masked[..len]
+            }
+            None => grad,
+        };
+        for &(offset, k) in &group.terms {
+            gw[k] += dot(grad, &padded[offset..offset + len]).to_f64();
+        }
     }
 }
 }
@@ -804,36 +769,36 @@ pub(super) fn grad_weight<T: Real>(x: &[T], gy: &[T], g: &Geometry) -> Vec<T> {
     let batch = x.len() / (g.channels * g.in_plane());
     let k2 = g.kernel * g.kernel;
     let mut gw = vec![T::ZERO; g.channels * k2];
-    if Flat::<T>::applies(g) {
-        let flat = Flat::<T>::new(g, batch);
-        gw.par_chunks_mut(k2).enumerate().for_each_init(
-            || flat.buffers(),
-            |(padded, run), (c, out)| {
-                // The lanes run in T over the channel's images (a few hundred terms
-                // each at the proxy's batch 64), summed into f64 once.
-                let mut lanes = vec![[T::ZERO; 16]; k2];
-                for r in 0..flat.runs() {
-                    grad_weight_flat(x, gy, c, flat.images_of(r), &mut lanes, run, padded, &flat);
+    let flat = Flat::<T>::applies(g).then(|| Flat::<T>::new(g, batch));
+    // Sums in f64 per channel: a channel's gradient adds up its whole batch.
+    gw.par_chunks_mut(k2).enumerate().for_each_init(
+        || {
+            flat.as_ref()
+                .map(|f| (f.buffers(), vec![T::ZERO; f.run_len(f.images)]))
+        },
+        |buffers, (c, out)| {
+            let mut acc = vec![0f64; k2];
+            match (&flat, buffers) {
+                (Some(flat), Some(((padded, run), masked))) => {
+                    for r in 0..flat.runs() {
+                        let images = flat.images_of(r);
+                        grad_weight_flat(x, gy, c, images, &mut acc, run, padded, masked, flat);
+                    }
                 }
-                for (o, l) in out.iter_mut().zip(&lanes) {
-                    *o = T::from_f64(l.iter().map(|v| v.to_f64()).sum());
+                _ => {
+                    for b in 0..batch {
+                        let p = b * g.channels + c;
+                        let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
+                        let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
+                        grad_weight_plane(input, grad, &mut acc, g);
+                    }
                 }
-            },
-        );
-        return gw;
-    }
-    gw.par_chunks_mut(k2).enumerate().for_each(|(c, out)| {
-        let mut acc = vec![0f64; k2];
-        for b in 0..batch {
-            let p = b * g.channels + c;
-            let input = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
-            let grad = &gy[p * g.out_plane()..(p + 1) * g.out_plane()];
-            grad_weight_plane(input, grad, &mut acc, g);
-        }
-        for (o, a) in out.iter_mut().zip(acc) {
-            *o = T::from_f64(a);
-        }
-    });
+            }
+            for (o, a) in out.iter_mut().zip(acc) {
+                *o = T::from_f64(a);
+            }
+        },
+    );
     gw
 }
 
