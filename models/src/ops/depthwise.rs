@@ -297,6 +297,27 @@ struct Group {
     terms: Vec<(usize, usize)>,
 }
 
+/// `(mask shift, offset, filter index)` terms grouped by their mask shift: the
+/// group's mask is the one of `shifts` that matches (none for shift 0, which
+/// `shifts` leaves out).
+fn group_by_shift(
+    terms: impl Iterator<Item = (isize, usize, usize)>,
+    shifts: &[isize],
+) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for (d, offset, k) in terms {
+        let mask = shifts.iter().position(|&s| s == d);
+        match groups.iter_mut().find(|g| g.mask == mask) {
+            Some(group) => group.terms.push((offset, k)),
+            None => groups.push(Group {
+                mask,
+                terms: vec![(offset, k)],
+            }),
+        }
+    }
+    groups
+}
+
 /// `out[i] = Σ_groups mask[i] · Σ_terms w[k] · src[offset + i]`, sixteen outputs at
 /// a time held in registers over all taps: one load per tap and one store per
 /// output. (Adding tap after tap into `out` loaded and stored it once per tap,
@@ -439,36 +460,18 @@ impl<T: Real> Flat<T> {
                     .collect()
             })
             .collect();
-        let groups =
-            |taps: &mut dyn Iterator<Item = &Tap>, offset: &dyn Fn(&Tap) -> usize, sign: isize| {
-                let mut groups: Vec<Group> = Vec::new();
-                for tap in taps {
-                    let term = (offset(tap), tap.k);
-                    let mask = (tap.column != 0)
-                        .then(|| shifts.iter().position(|&d| d == sign * tap.column))
-                        .flatten();
-                    match groups.iter_mut().find(|g| g.mask == mask) {
-                        Some(group) => group.terms.push(term),
-                        None => groups.push(Group {
-                            mask,
-                            terms: vec![term],
-                        }),
-                    }
-                }
-                groups
-            };
-        let forward = groups(
-            &mut taps.iter(),
-            &|t| (margin as isize + (t.phase * images * block) as isize + t.shift) as usize,
-            1,
+        let forward = group_by_shift(
+            taps.iter().map(|t| {
+                let offset = margin as isize + (t.phase * images * block) as isize + t.shift;
+                (t.column, offset as usize, t.k)
+            }),
+            &shifts,
         );
         let backward = (0..g.stride * g.stride)
             .map(|phase| {
-                groups(
-                    &mut taps.iter().filter(|t| t.phase == phase),
-                    &|t| (margin as isize - t.shift) as usize,
-                    -1,
-                )
+                let taps = taps.iter().filter(|t| t.phase == phase);
+                let terms = taps.map(|t| (-t.column, (margin as isize - t.shift) as usize, t.k));
+                group_by_shift(terms, &shifts)
             })
             .collect();
         Flat {
