@@ -1,6 +1,6 @@
 //! Depthwise convolution (one k×k filter per channel, "same" padding, stride 1 or
 //! 2) with both gradients. Stock candle runs it as one tiny convolution per channel.
-//! Here maps up to 64×64 ([`FLAT_PLANE_VALUES`]) are flat runs of several images'
+//! Here maps under 64×64 ([`FLAT_PLANE_VALUES`]) are flat runs of several images'
 //! planes of a channel ([`Flat`]), one task per run of images (per channel for the
 //! weight gradient). Larger maps go plane by plane, each (image, channel) plane one
 //! task, every inner loop a contiguous multiply-add over a row, which the compiler
@@ -363,9 +363,9 @@ fn shifted_sum<T: Real>(out: &mut [T], src: &[T], w: &[T], groups: &[Group], mas
 /// laid side by side with zero margins between them, with a 0/1 mask that drops
 /// pixels whose column left the row. Row by row, planes of 1×1 to 8×8 pixels (the
 /// late stages of networks at the proxy's image sizes) would leave most vector
-/// lanes idle and pay a loop for a handful of values; up to 64×64, a run of whole
-/// planes still stays in the first-level cache and each output is stored once,
-/// where rows add tap after tap into it.
+/// lanes idle and pay a loop for a handful of values; under 64×64, a run of whole
+/// planes still fits the second-level cache and each output is stored once, where
+/// rows add tap after tap into it.
 /// Stride 2 first splits each input plane into its four phases (even or odd rows,
 /// even or odd columns), each the size of the output: tap `(ky, kx)` then reads one
 /// phase's run at a stride-1 shift.
