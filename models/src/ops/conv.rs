@@ -545,7 +545,16 @@ pub(super) fn grad_weight_from_columns<T: Real>(
 ) -> Vec<T> {
     let (m, n) = (g.out_channels, g.rows());
     let size = g.images_per_product();
-    // gW += gy [Co × n·HoWo] · colsᵀ [n·HoWo × Ci·k·k], summed over groups.
+    // gW += gy [Co × n·HoWo] · colsᵀ [n·HoWo × Ci·k·k], summed over groups. Both
+    // operands run along the pixels, and gemm transposes the columns while packing
+    // them, reading one value from each of 64 rows per step with AVX-512 (16 with
+    // AVX2): with rows 4 KiB apart (32×32 maps) all in one set of the first-level
+    // cache. Where the columns have more rows than gy, gy is transposed here
+    // instead, tile by tile, and the product is gWᵀ = cols · gyᵀ (its small sum
+    // transposed at the end): V2-S steps 9% faster with AVX-512, no change with
+    // AVX2. Where they have fewer (1×1 expansions), transposing the columns here
+    // measured slower than gemm's packing.
+    let transposed = n > m;
     let accumulate = |images: Range<usize>, gw: &mut [T], first: bool, threads: usize| {
         let k = g.cols() * images.len();
         let (mut cols, mut grads) = (Vec::new(), Vec::new());
@@ -554,21 +563,21 @@ pub(super) fn grad_weight_from_columns<T: Real>(
             _ => columns(x, images.clone(), &mut cols, g),
         };
         let grads = grads_side_by_side(gy, images, &mut grads, g);
-        matmul(
-            (m, n, k),
-            gw,
-            !first,
-            Mat::rows(grads, k),
-            Mat::transposed(cols, k),
-            threads,
-        );
+        if transposed {
+            let grads_t = transpose(grads, m, k);
+            let (cols, grads_t) = (Mat::rows(cols, k), Mat::rows(&grads_t, m));
+            matmul((n, m, k), gw, !first, cols, grads_t, threads);
+        } else {
+            let (grads, cols) = (Mat::rows(grads, k), Mat::transposed(cols, k));
+            matmul((m, n, k), gw, !first, grads, cols, threads);
+        }
     };
     let size = g.images_per_product();
     let groups: Vec<Range<usize>> = (0..g.batch)
         .step_by(size)
         .map(|b| b..(b + size).min(g.batch))
         .collect();
-    if g.parallel_images() {
+    let gw = if g.parallel_images() {
         // A fixed split of the groups into one run per core, summed in order: the
         // result does not depend on which thread ran what, so training is
         // reproducible (rayon's fold/reduce would not be).
@@ -599,7 +608,28 @@ pub(super) fn grad_weight_from_columns<T: Real>(
             accumulate(images, &mut gw, i == 0, threads);
         }
         gw
+    };
+    if transposed { transpose(&gw, n, m) } else { gw }
+}
+
+kernel! {
+/// The transpose of a row-major `rows × cols` matrix, in square tiles so that
+/// both the rows read and the rows written stay in the cache.
+fn transpose<T: Real>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
+    const TILE: usize = 16;
+    // SAFETY: the tiles cover every element.
+    let mut t = unsafe { unfilled(rows * cols) };
+    for i0 in (0..rows).step_by(TILE) {
+        for j0 in (0..cols).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(rows) {
+                for j in j0..(j0 + TILE).min(cols) {
+                    t[j * rows + i] = a[i * cols + j];
+                }
+            }
+        }
     }
+    t
+}
 }
 
 /// `y = conv2d(x, w)`: x `[B, Ci, H, W]`, w `[Co, Ci, k, k]`, padding k/2.
