@@ -10,7 +10,8 @@
 #   PROXY_SPEC=spec.json scripts/bench_vs_timm.sh   # another network for the proxy-scale row
 #   AVX2=1 scripts/bench_vs_timm.sh     # both sides on AVX2 kernels only, on an AVX-512 machine
 #   SHAPES="8x192 32x96" scripts/bench_vs_timm.sh   # V2-S steps at more batch x image sizes
-#   NO_OPS=1 scripts/bench_vs_timm.sh   # the step rows only, not the single ops
+#   NO_OPS=1 scripts/bench_vs_timm.sh   # the step rows only, not the single ops or blocks
+#   NO_BLOCKS=1 scripts/bench_vs_timm.sh   # no whole-block rows
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peer_dir="${PEER_DIR:-../shared/peer}"
@@ -85,23 +86,42 @@ step_rows "searched network ($proxy_params M params) at proxy scale, b64 32 px, 
   "$python scripts/timm_export_step.py $work/proxy.py --batch 64 --size 32" \
   -- --arch "$work/proxy.json" --batch 64 --size 32
 
-# Single ops, forward + backward, at the shapes of the fast-ops issue and of V2-S;
-# short, so more repetitions and the same alternating rounds.
+# Single ops and whole blocks, forward + backward, at the shapes of the fast-ops
+# issue, of V2-S and of the proxy; short, so more repetitions and the same
+# alternating rounds. Blocks (`--op mbconv|fused_mbconv`) are timm's own blocks on
+# its side (scripts/timm_block_step.py), and get a row for our per-layer ops too.
 op_steps=$((steps * 4))
 op() {
   local label="$1"; shift
-  local o t oms=() tms=() ratios=()
+  local timm_cmd=("$python" "$peer_dir/timm_step.py" "$@") per_layer=""
+  case "$2" in
+    mbconv|fused_mbconv) timm_cmd=("$python" scripts/timm_block_step.py --block "$2" "${@:3}"); per_layer=1 ;;
+  esac
+  local o p t oms=() pms=() tms=() ratios=() per_op_ratios=()
   for _ in $(seq "$rounds"); do
     o=$("$ours" bench-op "$@" --steps "$op_steps" --json)
-    t=$("$python" "$peer_dir/timm_step.py" "$@" --steps "$op_steps" | tail -n 1)
+    t=$("${timm_cmd[@]}" --steps "$op_steps" | tail -n 1)
     oms+=("$(field "$o" step_ms_median)"); tms+=("$(field "$t" step_ms_median)")
     ratios+=("$(python3 -c "print(${oms[-1]} / ${tms[-1]})")")
+    if [ -n "$per_layer" ]; then
+      p=$("$ours" bench-op "$@" --steps "$op_steps" --ops per-op --json)
+      pms+=("$(field "$p" step_ms_median)")
+      per_op_ratios+=("$(python3 -c "print(${pms[-1]} / ${tms[-1]})")")
+    fi
   done
-  row "$label" "$(printf '%.1f ms' "$(mid "${oms[@]}")")" "$(printf '%.1f ms' "$(mid "${tms[@]}")")" "$(printf '%.2fx' "$(mid "${ratios[@]}")")"
+  local tm; tm=$(mid "${tms[@]}")
+  if [ -n "$per_layer" ] && [ "$(field "$o" params)" != "$(field "$t" params)" ]; then
+    echo "bench_vs_timm: $label: $(field "$o" params) parameters here, $(field "$t" params) in timm's block" >&2
+    exit 1
+  fi
+  row "$label" "$(printf '%.1f ms' "$(mid "${oms[@]}")")" "$(printf '%.1f ms' "$tm")" "$(printf '%.2fx' "$(mid "${ratios[@]}")")"
+  if [ -n "$per_layer" ]; then
+    row "  same, per-layer ops (\`--ops per-op\`)" "$(printf '%.1f ms' "$(mid "${pms[@]}")")" "$(printf '%.1f ms' "$tm")" "$(printf '%.2fx' "$(mid "${per_op_ratios[@]}")")"
+  fi
   if [ -n "${STOCK:-}" ]; then
     local s sm
     s=$("$ours" bench-op "$@" --steps 3 --ops stock --json); sm=$(field "$s" step_ms_median)
-    row "  same, candle's stock op" "$(printf '%.1f ms' "$sm")" "$(printf '%.1f ms' "$(mid "${tms[@]}")")" "$(ratio "$sm" "$(mid "${tms[@]}")")"
+    row "  same, candle's stock op" "$(printf '%.1f ms' "$sm")" "$(printf '%.1f ms' "$tm")" "$(ratio "$sm" "$tm")"
   fi
 }
 if [ -z "${NO_OPS:-}" ]; then
@@ -116,6 +136,14 @@ if [ -z "${NO_OPS:-}" ]; then
   op "depthwise 3x3, 64x1152x2x2 (proxy scale)" --op dwconv --batch 64 --channels 1152 --size 2 --kernel 3
   op "BatchNorm+SiLU, 32x960x3x3 (V2-S at 96 px)" --op bn_silu --batch 32 --channels 960 --size 3
   op "BatchNorm+SiLU, 64x1152x1x1 (proxy scale)" --op bn_silu --batch 64 --channels 1152 --size 1
+fi
+if [ -z "${NO_OPS:-}${NO_BLOCKS:-}" ]; then
+  # Whole blocks: V2-S's at b16 128 px (stages 2, 4 and 6, repeats with the
+  # shortcut), and an MBConv on the proxy's 2x2 maps.
+  op "Fused-MBConv 48, k3 e4, 16x48x32x32 (V2-S stage 2)" --op fused_mbconv --batch 16 --channels 48 --size 32 --kernel 3 --expand 4
+  op "MBConv 128, k3 e4 SE, 16x128x8x8 (V2-S stage 4)" --op mbconv --batch 16 --channels 128 --size 8 --kernel 3 --expand 4
+  op "MBConv 256, k3 e6 SE, 16x256x4x4 (V2-S stage 6)" --op mbconv --batch 16 --channels 256 --size 4 --kernel 3 --expand 6
+  op "MBConv 80, k5 e4 SE, 64x80x2x2 (proxy scale)" --op mbconv --batch 64 --channels 80 --size 2 --kernel 5 --expand 4
 fi
 
 kernels=$(field "$("$ours" bench-op --op bn_silu --batch 1 --channels 1 --size 1 --steps 1 --warmup 0 --json)" cpu_kernels)

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Result, Tensor};
 use rand::rngs::StdRng;
-use space::ArchSpec;
+use space::{ArchSpec, BlockSpec};
 
 use crate::error::ModelError;
 use crate::layers::{Pass, Sequence, drop_path, keep_scales};
@@ -21,7 +21,18 @@ pub struct Block {
 }
 
 impl Block {
-    fn forward(&self, x: &Tensor, pass: &mut Pass) -> Result<Tensor> {
+    /// Builds the block `spec` describes, its tensors named `{prefix}.{i}.*`.
+    pub fn build(spec: &BlockSpec, prefix: &str, store: &mut ParamStore) -> Result<Block> {
+        Ok(Block {
+            layers: Sequence::build(&spec.layers(), prefix, store)?,
+            residual: spec.has_residual(),
+            survival: spec.survival_prob,
+        })
+    }
+
+    /// The block on `x`: one whole-block op where the pass allows, else layer by
+    /// layer.
+    pub fn forward(&self, x: &Tensor, pass: &mut Pass) -> Result<Tensor> {
         if pass.whole_blocks(x)
             && let Some(block) = self.layers.whole_block()
         {
@@ -98,15 +109,11 @@ impl EfficientNet {
         let stem = Sequence::build(&spec.stem_layers(), "stem", &mut params)?;
         let mut blocks = Vec::with_capacity(spec.num_blocks());
         for block in spec.block_specs() {
-            blocks.push(Block {
-                layers: Sequence::build(
-                    &block.layers(),
-                    &format!("blocks.{}", block.index),
-                    &mut params,
-                )?,
-                residual: block.has_residual(),
-                survival: block.survival_prob,
-            });
+            blocks.push(Block::build(
+                &block,
+                &format!("blocks.{}", block.index),
+                &mut params,
+            )?);
         }
         let head = Sequence::build(&spec.head_layers(), "head", &mut params)?;
         let classifier = Sequence::build(&spec.classifier_layers(), "classifier", &mut params)?;

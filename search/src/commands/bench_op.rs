@@ -1,5 +1,6 @@
-//! `search bench-op`: one operation forward and backward, with the flags of
-//! `timm_step.py --op`, so the two can be compared line by line.
+//! `search bench-op`: one operation or one block forward and backward, with the
+//! flags of `timm_step.py --op` (and `scripts/timm_block_step.py --block`), so the
+//! two can be compared line by line.
 
 use clap::Args;
 
@@ -11,6 +12,8 @@ use super::print_json;
 
 #[derive(Args)]
 pub struct BenchOpArgs {
+    /// An op, or a whole block (`mbconv`, `fused_mbconv`: as EfficientNetV2 builds
+    /// them, squeeze-excitation on MBConv only, the shortcut where the shapes allow).
     #[arg(long, value_enum)]
     op: OpKind,
     #[arg(long, default_value_t = 16)]
@@ -28,6 +31,9 @@ pub struct BenchOpArgs {
     kernel: usize,
     #[arg(long, default_value_t = 1)]
     stride: usize,
+    /// Expansion ratio of `mbconv` and `fused_mbconv`.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=16))]
+    expand: u64,
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     steps: u64,
     #[arg(long, default_value_t = 2)]
@@ -70,6 +76,7 @@ pub fn run(args: BenchOpArgs) -> Result<(), Failure> {
         size: args.size,
         kernel: args.kernel,
         stride: args.stride,
+        expand: args.expand as usize,
     };
     let device = args.device.open()?;
     let times = time_op(
@@ -87,8 +94,12 @@ pub fn run(args: BenchOpArgs) -> Result<(), Failure> {
         print_json(&value);
     } else {
         println!(
-            "{:?} {}x{}x{}x{} k{} s{} ({:?}, {} CPU kernels): median {:.2} ms (min {:.2}, max {:.2})",
+            "{:?}{} {}x{}x{}x{} k{} s{} ({:?}, {} CPU kernels): median {:.2} ms (min {:.2}, max {:.2})",
             spec.op,
+            match spec.block() {
+                Some(_) => format!(" e{} ->{}", spec.expand, spec.out_channels),
+                None => String::new(),
+            },
             spec.batch,
             spec.channels,
             spec.size,

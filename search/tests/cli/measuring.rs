@@ -60,6 +60,59 @@ fn bench_op_reports_times_and_the_kernels_it_ran() {
 }
 
 #[test]
+fn bench_op_times_whole_blocks_as_the_plan_builds_them() {
+    for (op, kind, se_channels) in [
+        ("mbconv", space::BlockKind::MbConv, Some(2)),
+        ("fused_mbconv", space::BlockKind::FusedMbConv, None),
+    ] {
+        let plan = space::BlockSpec {
+            index: 0,
+            stage: 0,
+            kind,
+            in_channels: 8,
+            out_channels: 8,
+            expand_ratio: 3,
+            kernel: 3,
+            stride: 1,
+            se_channels,
+            survival_prob: 1.0,
+        };
+        let params: u64 = plan.layers().iter().map(|layer| layer.params()).sum();
+        for ops in ["fast", "per-op"] {
+            let args = [
+                "bench-op",
+                "--op",
+                op,
+                "--batch",
+                "2",
+                "--channels",
+                "8",
+                "--size",
+                "4",
+                "--expand",
+                "3",
+                "--steps",
+                "2",
+                "--warmup",
+                "0",
+                "--ops",
+                ops,
+                "--json",
+            ];
+            let v = json(&search(&args));
+            assert_eq!(v["params"], params, "{op} {ops}: {v}");
+            assert_eq!(v["op"], op, "{v}");
+            assert_eq!(v["expand"], 3, "{v}");
+            assert_eq!(v["step_ms"].as_array().unwrap().len(), 2, "{v}");
+        }
+    }
+    bad_input(
+        &search(&["bench-op", "--op", "mbconv", "--expand", "0"]),
+        "--expand",
+    );
+}
+
+#[test]
 fn bench_step_times_real_training_steps() {
     let dir = scratch("bench");
     let spec = dir.join("tiny.json");
